@@ -1,0 +1,3 @@
+module virtinit/tools
+
+go 1.24
