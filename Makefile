@@ -1,0 +1,103 @@
+# virtinit: the /init of a tiny initrd that boots a VM from a virtiofs root.
+# `make help` lists the targets.
+
+GO       ?= go
+GOARCH   ?= $(shell $(GO) env GOARCH)
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+OUT      ?= out
+CACHE    ?= $(CURDIR)/.cache
+DESTDIR  ?=
+# The binary is named after its install path, where osbuild looks for it.
+BIN      := $(OUT)/$(GOARCH)/initrd
+BUILD    := CGO_ENABLED=0 GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)'
+# The size budget: the binary against an empty main importing x/sys/unix.
+SIZE_MAX := 1.03
+
+.PHONY: all help build tools vendor install dist distcheck size test check initrd demo bench fetch clean
+
+all: build tools
+
+help:
+	@echo 'make build      the static /init binary: $(BIN) (GOARCH=arm64 for arm64)'
+	@echo 'make tools      mkvirtinitrd and chrootvm into $(OUT)/'
+	@echo 'make test       unit tests, no root, no VM'
+	@echo 'make check      everything: fetches qemu, kernels and busybox, boots real VMs'
+	@echo 'make size       binary size against the x/sys/unix floor (budget $(SIZE_MAX))'
+	@echo 'make initrd     an initrd for KMODDIR=/lib/modules/KVER into $(OUT)/initrd.img'
+	@echo 'make demo       build everything and boot a busybox VM'
+	@echo 'make bench      boot timings under qemu (see bench/README.md)'
+	@echo 'make install    $(DESTDIR)/usr/lib/osbuild/initrd/initrd'
+	@echo 'make dist       a tarball with vendored modules; distcheck builds it offline'
+
+build:
+	$(BUILD) -o $(BIN) .
+	@ln -sf $(GOARCH)/initrd $(OUT)/initrd 2>/dev/null || true
+
+tools:
+	cd tools && $(GO) build -trimpath -o ../$(OUT)/ ./cmd/mkvirtinitrd ./cmd/chrootvm
+
+vendor:
+	$(GO) mod vendor
+	cd tools && $(GO) mod vendor
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)/usr/lib/osbuild/initrd/initrd
+
+DIST := virtinit-$(VERSION)
+dist:
+	rm -rf $(OUT)/dist && mkdir -p $(OUT)/dist/$(DIST)
+	git ls-files -z | xargs -0 cp --parents -t $(OUT)/dist/$(DIST)
+	cd $(OUT)/dist/$(DIST) && $(GO) mod vendor && cd tools && $(GO) mod vendor
+	echo $(VERSION) > $(OUT)/dist/$(DIST)/VERSION
+	tar -C $(OUT)/dist -czf $(OUT)/$(DIST).tar.gz $(DIST)
+	@echo $(OUT)/$(DIST).tar.gz
+
+# distcheck unpacks the tarball and builds it with the network cut off.
+distcheck: dist
+	rm -rf $(OUT)/distcheck && mkdir -p $(OUT)/distcheck
+	tar -C $(OUT)/distcheck -xzf $(OUT)/$(DIST).tar.gz
+	cd $(OUT)/distcheck/$(DIST) && GOFLAGS=-mod=vendor GOPROXY=off \
+		$(MAKE) build tools VERSION=$(VERSION) GOARCH=$(GOARCH)
+	@echo distcheck ok
+
+# size builds the binary and two floors with the same toolchain and flags:
+# an empty main, and an empty main that imports golang.org/x/sys/unix.
+size: build
+	@mkdir -p $(OUT)/_floor/empty $(OUT)/_floor/unix
+	@printf 'package main\n\nfunc main() {}\n' > $(OUT)/_floor/empty/main.go
+	@printf 'package main\n\nimport _ "golang.org/x/sys/unix"\n\nfunc main() {}\n' > $(OUT)/_floor/unix/main.go
+	@$(BUILD) -o $(OUT)/_floor/empty.bin ./$(OUT)/_floor/empty
+	@$(BUILD) -o $(OUT)/_floor/unix.bin ./$(OUT)/_floor/unix
+	@b=$$(stat -c %s $(BIN)); e=$$(stat -c %s $(OUT)/_floor/empty.bin); u=$$(stat -c %s $(OUT)/_floor/unix.bin); \
+	printf '%-34s %9d bytes\n' "empty main ($(GOARCH))" $$e "empty main importing x/sys/unix" $$u "initrd ($(GOARCH))" $$b; \
+	awk -v b=$$b -v u=$$u -v max=$(SIZE_MAX) 'BEGIN { r = b / u; printf "ratio to the x/sys/unix floor: %.4f (budget %.2f, %+d bytes)\n", r, max, b - int(u * max); exit (r > max) }' \
+	|| { echo "make size: the binary is over its budget" >&2; exit 1; }
+
+test:
+	$(GO) test ./...
+	cd tools && $(GO) test ./...
+
+# check is the project's test command: it fetches every real part it needs
+# (qemu, virtiofsd, busybox, Debian kernels) and boots real VMs.
+check:
+	gofmt -l . | tee /dev/stderr | (! read -r _)
+	$(GO) vet ./...
+	cd tools && $(GO) vet ./...
+	$(MAKE) size
+	tools/fetch-deps
+	$(GO) test ./...
+	cd tools && VIRTINIT_CACHE=$(CACHE) VIRTINIT_INIT=$(CURDIR)/$(BIN) VIRTINIT_REQUIRE_VM=1 \
+		$(GO) test -timeout 30m ./...
+
+KMODDIR ?= /lib/modules/$(shell uname -r)
+initrd: build tools
+	$(OUT)/mkvirtinitrd $(BIN) $(KMODDIR) $(OUT)/initrd.img
+
+demo: build tools
+	tools/demo
+
+bench: build tools
+	cd bench && $(GO) run . $(BENCHFLAGS)
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,79 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+// devNode is a device node /init makes sure exists. devtmpfs creates nodes
+// only for drivers that are loaded; these are the ones a build inside the
+// VM needs before any driver has asked for them (opening the node of a
+// modular driver then loads it, where the guest has modprobe).
+type devNode struct {
+	path         string
+	mode         uint32
+	major, minor uint32
+}
+
+var devNodes = []devNode{
+	{"/dev/console", unix.S_IFCHR | 0o600, 5, 1},
+	{"/dev/null", unix.S_IFCHR | 0o666, 1, 3},
+	{"/dev/ptmx", unix.S_IFCHR | 0o666, 5, 2},
+	{"/dev/kvm", unix.S_IFCHR | 0o666, 10, 232},
+	{"/dev/loop-control", unix.S_IFCHR | 0o660, 10, 237},
+	{"/dev/fuse", unix.S_IFCHR | 0o666, 10, 229},
+}
+
+// devLink is a symlink in /dev that programs take for granted.
+type devLink struct{ path, target string }
+
+var devLinks = []devLink{
+	{"/dev/fd", "/proc/self/fd"},
+	{"/dev/stdin", "/proc/self/fd/0"},
+	{"/dev/stdout", "/proc/self/fd/1"},
+	{"/dev/stderr", "/proc/self/fd/2"},
+}
+
+// makeDevNodes creates the missing nodes and links. None is fatal: the
+// program that needs one will say so.
+func makeDevNodes() {
+	// mknod applies the umask; the table's modes are meant as written.
+	old := unix.Umask(0)
+	for _, n := range devNodes {
+		err := unix.Mknod(n.path, n.mode, int(unix.Mkdev(n.major, n.minor)))
+		if err != nil && err != unix.EEXIST { // EEXIST: devtmpfs made it
+			warn((&opError{"mknod", n.path, err}).Error())
+		}
+	}
+	unix.Umask(old)
+	for _, l := range devLinks {
+		if err := unix.Symlink(l.target, l.path); err != nil && err != unix.EEXIST {
+			warn((&opError{"symlink", l.path, err}).Error())
+		}
+	}
+}
+
+// ensureConsole makes sure fds 0, 1 and 2 are open. The kernel opens
+// /dev/console for init when the initramfs has it; when it has not, the
+// descriptors are missing and every message would be lost.
+func ensureConsole() {
+	for fd := 0; fd <= 2; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+			continue
+		}
+		c, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return // nothing to open yet; called again after devtmpfs
+		}
+		for ; fd <= 2; fd++ {
+			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+				unix.Dup3(c, fd, 0)
+			}
+		}
+		unix.Close(c)
+	}
+}
+
+// openKmsg opens /dev/kmsg so warnings and errors reach the kernel log.
+func openKmsg() {
+	if fd, err := unix.Open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+		kmsgFD = fd
+	}
+}

@@ -1,0 +1,235 @@
+// Command initrd is the /init of a tiny initrd that boots a virtual
+// machine whose root filesystem is a host directory shared over virtiofs.
+// It mounts the API filesystems, loads the modules the initrd brings,
+// mounts the virtiofs tags, switches root and execs the requested program
+// as PID 1. See README.md for the kernel command line it reads.
+package main
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "devel"
+
+const usage = `usage: initrd is the /init of an initrd and runs only as PID 1.
+It reads the kernel command line:
+  rootfs=TAG | rootfstype=virtiofs root=TAG   virtiofs tag of the root (default rootfs)
+  mount=TAG, mount-ro=TAG                     extra tags at /run/mnt/TAG
+  init=PATH                                   program to run (default /bin/sh)
+  debug                                       print every step with its time
+  rd.emergency=poweroff|reboot|halt           after a fatal error (default poweroff)
+  rd.timeout=SECONDS                          wait for a tag (default 10)
+  MODULE.PARAM=VALUE                          passed to modules loaded from the initrd
+  -- ARGS                                     arguments of the program
+`
+
+func main() {
+	// Anywhere but as PID 1 this binary would mount over /dev and /proc
+	// and delete a root it believes to be an initramfs: change nothing.
+	if unix.Getpid() != 1 {
+		writeAll(2, "initrd "+version+"\n"+usage)
+		unix.Exit(2)
+	}
+	start := now()
+	c := defaultConfig()
+	defer func() {
+		if r := recover(); r != nil {
+			fatal(c, errorString("internal error: "+panicString(r)))
+		}
+	}()
+
+	ensureConsole()
+	if err := mountAPI(); err != nil {
+		fatal(c, err)
+	}
+	ensureConsole()
+	openKmsg()
+	makeDevNodes()
+
+	cmdline, err := readFile(cmdlinePath)
+	if err != nil {
+		fatal(c, &opError{"read", cmdlinePath, err})
+	}
+	c, err = parseCmdline(trimNewline(cmdline))
+	if err != nil {
+		fatal(c, &opError{"kernel command line", "", err})
+	}
+	debugOn = c.debug
+	// The kernel's environment for /init, read now: /proc may not reach
+	// the new root.
+	c.env = environ()
+	debugf(-1, "start", "initrd "+version+" started at "+msec(start)+" ms")
+
+	// Modules before mounts: virtiofs and its transport may be modules.
+	loadModules(c.params)
+	if err := mountShares(c); err != nil {
+		fatal(c, err)
+	}
+	if err := switchRoot(); err != nil {
+		fatal(c, err)
+	}
+	fatal(c, execInit(c))
+}
+
+// fatal prints err and ends the machine as rd.emergency says. It never
+// returns: PID 1 must not exit, or the kernel panics without saying why.
+func fatal(c config, err error) {
+	line := "initrd: " + err.Error() + "\n"
+	writeAll(1, line)
+	if kmsgFD >= 0 {
+		writeAll(kmsgFD, "<2>"+line) // KERN_CRIT
+	}
+	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
+	switch c.emergency {
+	case "reboot":
+		cmd, what = unix.LINUX_REBOOT_CMD_RESTART, "rebooting"
+	case "halt":
+		cmd, what = unix.LINUX_REBOOT_CMD_HALT, "halting"
+	}
+	writeAll(1, "initrd: "+what+" (rd.emergency="+c.emergency+")\n")
+	// Let the serial line drain: TCSBRK with a non-zero argument is
+	// tcdrain(3). Then flush the page cache of any writable share.
+	unix.IoctlSetInt(1, unix.TCSBRK, 1)
+	unix.Sync()
+	for {
+		unix.Reboot(cmd)
+		// Reboot fails only without CAP_SYS_BOOT; never return.
+		sleep(1e6)
+	}
+}
+
+func panicString(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "panic"
+}
+
+// defaultPath is the PATH the program gets when the kernel passed none.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// execInit replaces /init with the requested program, as PID 1, with the
+// environment the kernel gave /init.
+func execInit(c config) error {
+	env := programEnv(c.env)
+	path := c.init
+	if !hasSlash(path) {
+		var err error
+		if path, err = lookPath(c.init, env); err != nil {
+			return err
+		}
+	}
+	argv := append([]string{baseName(c.init)}, c.args...)
+	debugf(-1, "exec", path)
+	return &opError{"exec", path, execve(path, argv, env)}
+}
+
+// programEnv adds a PATH to env when it has none.
+func programEnv(env []string) []string {
+	for _, e := range env {
+		if len(e) >= 5 && e[:5] == "PATH=" {
+			return env
+		}
+	}
+	return append(env, defaultPath)
+}
+
+// lookPath finds an executable name in the directories of env's PATH.
+func lookPath(name string, env []string) (string, error) {
+	path := ""
+	for _, e := range env {
+		if len(e) >= 5 && e[:5] == "PATH=" {
+			path = e[5:]
+		}
+	}
+	for len(path) > 0 {
+		dir := path
+		for i := 0; i < len(path); i++ {
+			if path[i] == ':' {
+				dir = path[:i]
+				break
+			}
+		}
+		path = path[min(len(dir)+1, len(path)):]
+		if dir == "" {
+			continue
+		}
+		p := join(dir, name)
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", errorString(`init program "` + name + `" not found in the new root's PATH`)
+}
+
+func hasSlash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+// environ returns the environment the kernel gave /init. It is read from
+// /proc/self/environ rather than through package syscall, whose copy
+// brings locks and more code.
+func environ() []string {
+	data, err := readFile("/proc/self/environ")
+	if err != nil {
+		warn((&opError{"read", "/proc/self/environ", err}).Error())
+		return nil
+	}
+	var env []string
+	for len(data) > 0 {
+		i := 0
+		for i < len(data) && data[i] != 0 {
+			i++
+		}
+		if i > 0 {
+			env = append(env, data[:i])
+		}
+		data = data[min(i+1, len(data)):]
+	}
+	return env
+}
+
+// execve is execve(2) without package syscall's Exec, which brings the
+// fork lock and rlimit handling that PID 1 has no use for.
+func execve(path string, argv, env []string) error {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return err
+	}
+	a, err := cStrings(argv)
+	if err != nil {
+		return err
+	}
+	e, err := cStrings(env)
+	if err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p)),
+		uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])))
+	return errno
+}
+
+// cStrings makes a NULL-terminated array of C strings.
+func cStrings(s []string) ([]*byte, error) {
+	a := make([]*byte, len(s)+1)
+	for i, v := range s {
+		p, err := unix.BytePtrFromString(v)
+		if err != nil {
+			return nil, err
+		}
+		a[i] = p
+	}
+	return a, nil
+}

@@ -1,0 +1,136 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+// opError is the one error type of /init: an operation, the object it
+// worked on and the cause. It keeps the errno reachable through Unwrap so
+// callers can ask errors.Is(err, unix.EEXIST).
+type opError struct {
+	op   string // "mount virtiofs", "load module"
+	path string // the object: a path, a tag, a module name
+	err  error
+}
+
+func (e *opError) Error() string {
+	s := e.op
+	if e.path != "" {
+		s += " " + e.path
+	}
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// errorString is a plain message, for failures that have no errno.
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// The logger writes to the console (fd 1, which ensureConsole opens on
+// /dev/console) and, for warnings and fatal errors, also to /dev/kmsg so
+// the message lands in the kernel log that a later `dmesg` shows.
+var (
+	debugOn bool      // set by the `debug` command-line word
+	kmsgFD  int  = -1 // /dev/kmsg once devtmpfs is mounted
+)
+
+// warn prints a message that does not stop the boot.
+func warn(msg string) {
+	line := "initrd: " + msg + "\n"
+	writeAll(1, line)
+	if kmsgFD >= 0 {
+		// <4> is KERN_WARNING; the kernel adds its own timestamp.
+		writeAll(kmsgFD, "<4>"+line)
+	}
+}
+
+// debugf prints one timed line when `debug` is on. The format is fixed,
+// because the benchmark parses it:
+//
+//	initrd: debug T K STEP DETAIL
+//
+// T is CLOCK_BOOTTIME in milliseconds with three decimals, taken when the
+// step ended; K is the time in milliseconds spent inside the step's system
+// call (the kernel's work), or "-" when the step has no single call;
+// STEP is one word; DETAIL is the rest of the line.
+func debugf(kernel int64, step, detail string) {
+	if !debugOn {
+		return
+	}
+	k := "-"
+	if kernel >= 0 {
+		k = msec(kernel)
+	}
+	writeAll(1, "initrd: debug "+msec(now())+" "+k+" "+step+" "+detail+"\n")
+}
+
+func writeAll(fd int, s string) {
+	b := []byte(s)
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return
+		}
+		b = b[n:]
+	}
+}
+
+// now returns CLOCK_BOOTTIME in microseconds: the clock that starts at the
+// kernel's boot, so the figures compare with the kernel's own timestamps.
+func now() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0
+	}
+	return ts.Sec*1e6 + ts.Nsec/1e3
+}
+
+// msec formats microseconds as milliseconds with three decimals.
+func msec(us int64) string {
+	if us < 0 {
+		return "-" + msec(-us)
+	}
+	frac := itoa(1000 + us%1000) // leading 1 keeps the zeros
+	return itoa(us/1000) + "." + frac[1:]
+}
+
+// itoa formats a non-negative-or-negative integer in decimal, without
+// strconv (see the size budget in the README).
+func itoa(v int64) string {
+	if v < 0 {
+		return "-" + itoa(-v)
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}
+
+// atoi parses a non-negative decimal integer; ok is false for anything else
+// (empty, signs, other characters, overflow).
+func atoi(s string) (v int, ok bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}

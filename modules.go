@@ -1,0 +1,179 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+// modulesDir holds the modules the initrd brings, named NNN-name.ko so that
+// byte order is load order (mkvirtinitrd numbers them by dependency).
+var modulesDir = "/usr/lib/modules"
+
+// moduleSuffixes are the file names /init loads; the compressed ones need
+// the kernel to decompress them (CONFIG_MODULE_DECOMPRESS, Linux 6.4+).
+var moduleSuffixes = []struct {
+	suffix     string
+	compressed bool
+}{
+	{".ko", false},
+	{".ko.xz", true},
+	{".ko.zst", true},
+	{".ko.gz", true},
+}
+
+// moduleFile describes one file of modulesDir: its kernel module name and
+// whether it is compressed. ok is false for files that are not modules.
+func moduleFile(file string) (name string, compressed, ok bool) {
+	for _, s := range moduleSuffixes {
+		if len(file) > len(s.suffix) && file[len(file)-len(s.suffix):] == s.suffix {
+			return normalizeModule(stripOrder(file[:len(file)-len(s.suffix)])), s.compressed, true
+		}
+	}
+	return "", false, false
+}
+
+// stripOrder removes a leading "NNN-" load-order prefix.
+func stripOrder(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i > 0 && i < len(s)-1 && s[i] == '-' {
+		return s[i+1:]
+	}
+	return s
+}
+
+// normalizeModule maps '-' to '_': the kernel treats them as the same
+// character in module names.
+func normalizeModule(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// paramsFor joins the command line's parameters for one module, in the
+// form finit_module takes them ("a=1 b=2").
+func paramsFor(module string, params []modParam) string {
+	s := ""
+	for _, p := range params {
+		if p.module == module {
+			if s != "" {
+				s += " "
+			}
+			s += p.param
+		}
+	}
+	return s
+}
+
+// loadModules loads every module in modulesDir in byte-wise name order. A
+// module that fails to load is reported and skipped: the virtiofs mount
+// that follows tells whether it mattered.
+func loadModules(params []modParam) {
+	names, err := readDirNames(modulesDir)
+	if err == unix.ENOENT {
+		return // an initrd for a kernel with everything built in
+	}
+	if err != nil {
+		warn((&opError{"read", modulesDir, err}).Error())
+		return
+	}
+	sortStrings(names)
+	for _, file := range names {
+		name, compressed, ok := moduleFile(file)
+		if !ok {
+			warn("skip " + modulesDir + "/" + file + ": not a kernel module")
+			continue
+		}
+		if err := loadModule(modulesDir+"/"+file, name, compressed, paramsFor(name, params)); err != nil {
+			warn(err.Error())
+		}
+	}
+}
+
+func loadModule(path, name string, compressed bool, params string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &opError{"load module " + name + ":", "open " + path, err}
+	}
+	defer unix.Close(fd)
+	flags := 0
+	if compressed {
+		flags = unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	t := now()
+	err = unix.FinitModule(fd, params, flags)
+	k := now() - t
+	switch {
+	case err == nil:
+		debugf(k, "module", name+" "+params)
+		return nil
+	case err == unix.EEXIST:
+		debugf(k, "module", name+" already loaded or built in")
+		return nil
+	}
+	return &opError{"load module", name + " (" + path + ")", moduleErr(err, compressed)}
+}
+
+// moduleErr explains the errnos of finit_module(2) that have a cause worth
+// naming (kernel/module/main.c, kernel/module/signing.c).
+func moduleErr(err error, compressed bool) error {
+	why := ""
+	switch {
+	case compressed && (err == unix.EINVAL || err == unix.EOPNOTSUPP):
+		// Kernels before 6.4 reject the unknown flag with EINVAL; later
+		// ones without CONFIG_MODULE_DECOMPRESS answer EOPNOTSUPP.
+		why = "the kernel cannot decompress modules; put the module uncompressed into the initrd"
+	case err == unix.EKEYREJECTED:
+		why = "the kernel enforces module signatures (module.sig_enforce or CONFIG_MODULE_SIG_FORCE) and this module's is missing, stripped or not trusted"
+	case err == unix.EPERM:
+		why = "refused: kernel lockdown forbids unsigned modules, or no privilege"
+	case err == unix.ENOEXEC:
+		why = "not a valid module for this kernel (corrupt, or built for another kernel)"
+	}
+	if why == "" {
+		return err
+	}
+	return errorString(err.Error() + ": " + why)
+}
+
+// readDirNames returns the names in dir, without "." and "..".
+func readDirNames(dir string) ([]string, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return readDirFD(fd)
+}
+
+// readDirFD returns the names in the directory open at fd.
+func readDirFD(fd int) ([]string, error) {
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return names, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// sortStrings sorts byte-wise. An insertion sort: a module directory holds
+// a handful of names, and package sort or slices would add kilobytes.
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

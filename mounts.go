@@ -1,0 +1,120 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+// apiMount is one of the kernel's API filesystems that every program
+// expects to find mounted.
+type apiMount struct {
+	fstype string
+	target string
+	flags  uintptr
+	data   string
+	fatal  bool // without it the boot cannot go on
+}
+
+const (
+	nosuid = unix.MS_NOSUID
+	nodev  = unix.MS_NODEV
+	noexec = unix.MS_NOEXEC
+)
+
+// apiMounts is mounted in order: a mount point inside another mount
+// (/dev/pts in /dev, /sys/fs/cgroup in /sys) comes after it. The flags and
+// options follow what systemd gives the same filesystems.
+var apiMounts = []apiMount{
+	{"sysfs", "/sys", nosuid | nodev | noexec, "", true},
+	{"devtmpfs", "/dev", nosuid, "mode=0755", true},
+	{"proc", "/proc", nosuid | nodev | noexec, "", true},
+	{"tmpfs", "/run", nosuid | nodev, "mode=0755", true},
+	{"tmpfs", "/tmp", nosuid | nodev, "mode=1777", false},
+	{"devpts", "/dev/pts", nosuid | noexec, "gid=5,mode=0620,ptmxmode=0666", false},
+	{"tmpfs", "/dev/shm", nosuid | nodev, "mode=1777", false},
+	// Container tools refuse cgroup v1; nsdelegate is what systemd uses.
+	{"cgroup2", "/sys/fs/cgroup", nosuid | nodev | noexec, "nsdelegate", false},
+}
+
+// mountAPI mounts the API filesystems. A failure of an optional one is
+// printed and the boot goes on; a failure of a fatal one is returned.
+func mountAPI() error {
+	for _, m := range apiMounts {
+		if err := mountOne(m); err != nil {
+			if m.fatal {
+				return err
+			}
+			warn(err.Error())
+		}
+	}
+	return nil
+}
+
+func mountOne(m apiMount) error {
+	if err := mkdirAll(m.target, 0o755); err != nil {
+		return err
+	}
+	t := now()
+	err := unix.Mount(m.fstype, m.target, m.fstype, m.flags, m.data)
+	if err == unix.EINVAL && m.data != "" {
+		// A kernel without a feature rejects its option with EINVAL (the
+		// original tool's `seclabel` on kernels without SELinux): mount
+		// without the options rather than not at all.
+		warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
+		err = unix.Mount(m.fstype, m.target, m.fstype, m.flags, "")
+	}
+	if err == unix.EBUSY && isMountPoint(m.target) {
+		err = nil // already mounted, e.g. devtmpfs by CONFIG_DEVTMPFS_MOUNT
+	}
+	if err != nil {
+		return &opError{"mount " + m.fstype + " on", m.target, err}
+	}
+	debugf(now()-t, "mount", m.target+" "+m.fstype)
+	return nil
+}
+
+// mkdirAll creates dir and its missing parents.
+func mkdirAll(dir string, mode uint32) error {
+	err := unix.Mkdir(dir, mode)
+	if err == nil || err == unix.EEXIST {
+		return nil
+	}
+	if err == unix.ENOENT {
+		if parent := parentDir(dir); parent != dir {
+			if err := mkdirAll(parent, mode); err != nil {
+				return err
+			}
+			err = unix.Mkdir(dir, mode)
+			if err == nil || err == unix.EEXIST {
+				return nil
+			}
+		}
+	}
+	return &opError{"mkdir", dir, err}
+}
+
+func parentDir(p string) string {
+	i := len(p) - 1
+	for i > 0 && p[i] != '/' {
+		i--
+	}
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+// baseName returns the last element of a slash-separated path.
+func baseName(p string) string {
+	i := len(p)
+	for i > 0 && p[i-1] != '/' {
+		i--
+	}
+	return p[i:]
+}
+
+// isMountPoint tells whether dir is on another filesystem than its parent.
+func isMountPoint(dir string) bool {
+	var st, pst unix.Stat_t
+	if unix.Stat(dir, &st) != nil || unix.Stat(dir+"/..", &pst) != nil {
+		return false
+	}
+	return st.Dev != pst.Dev || st.Ino == pst.Ino
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The deletion walk needs to be PID 1 on a tmpfs: the test re-executes
+// itself inside new user, mount and PID namespaces, where it is PID 1 and
+// may mount a tmpfs of its own. Nothing is mounted in the host's namespace.
+const nsChildEnv = "VIRTINIT_TEST_NS_CHILD"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(nsChildEnv); dir != "" {
+		os.Exit(nsChild(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func TestRemoveInitramfs(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = append(os.Environ(), nsChildEnv+"="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil && isNamespaceDenied(err) {
+		t.Skipf("cannot create user, mount and PID namespaces here (%v): the deletion walk is not tested", err)
+	}
+	if err != nil {
+		t.Fatalf("namespace child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "child done") {
+		t.Fatalf("namespace child did not finish:\n%s", out)
+	}
+}
+
+func isNamespaceDenied(err error) bool {
+	return strings.Contains(err.Error(), "operation not permitted") ||
+		strings.Contains(err.Error(), "invalid argument") ||
+		strings.Contains(err.Error(), "no space left")
+}
+
+func TestRemoveInitramfsRefusesNonPID1(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := removeInitramfs(dir)
+	if err == nil || !strings.Contains(err.Error(), "not PID 1") {
+		t.Errorf("removeInitramfs as pid %d = %v, want a refusal", os.Getpid(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep")); err != nil {
+		t.Errorf("removeInitramfs refused but %s/keep is gone: %v", dir, err)
+	}
+}
+
+// nsChild runs as PID 1 of its namespaces and returns the exit status.
+func nsChild(dir string) int {
+	fail := func(format string, args ...any) int {
+		os.Stderr.WriteString("FAIL: " + fmt.Sprintf(format, args...) + "\n")
+		return 1
+	}
+	if os.Getpid() != 1 {
+		return fail("child is pid %d, want 1", os.Getpid())
+	}
+	// Keep every mount of this test inside its own namespace.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fail("make / private: %v", err)
+	}
+	root := filepath.Join(dir, "root")
+	for _, d := range []string{root, root + "/mnt", root + "/proc"} {
+		os.MkdirAll(d, 0o755)
+	}
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, ""); err != nil {
+		return fail("mount tmpfs: %v", err)
+	}
+	// The tree to delete: files, nested directories, a symlink to a
+	// directory outside, a fifo, a read-only file, and two mount points.
+	outside := filepath.Join(dir, "outside")
+	os.MkdirAll(outside, 0o755)
+	os.WriteFile(filepath.Join(outside, "precious"), []byte("x"), 0o644)
+	for _, d := range []string{"a/b/c/d", "empty", "mnt", "proc", "usr/lib/modules"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "init"), make([]byte, 1<<20), 0o755)
+	os.WriteFile(filepath.Join(root, "a/b/c/d/file"), []byte("x"), 0o444)
+	os.WriteFile(filepath.Join(root, "usr/lib/modules/001-fuse.ko"), []byte("x"), 0o644)
+	os.Symlink(outside, filepath.Join(root, "link"))
+	unix.Mkfifo(filepath.Join(root, "a/fifo"), 0o600)
+	if err := unix.Mount("tmpfs", filepath.Join(root, "mnt"), "tmpfs", 0, ""); err != nil {
+		return fail("mount tmpfs on mnt: %v", err)
+	}
+	os.WriteFile(filepath.Join(root, "mnt/keep"), []byte("x"), 0o644)
+	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", 0, ""); err != nil {
+		return fail("mount proc: %v", err)
+	}
+
+	// A root that is neither ramfs nor tmpfs is refused, untouched.
+	if err := removeInitramfs(filepath.Join(root, "proc")); err == nil || !strings.Contains(err.Error(), "not an initramfs") {
+		return fail("removeInitramfs(proc) = %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "proc/self")); err != nil {
+		return fail("proc was touched: %v", err)
+	}
+
+	if err := removeInitramfs(root); err != nil {
+		return fail("removeInitramfs(%s) = %v", root, err)
+	}
+	names, _ := readDirNames(root)
+	sort.Strings(names)
+	if got := strings.Join(names, " "); got != "mnt proc" {
+		return fail("after removeInitramfs %s holds %q, want only the mount points \"mnt proc\"", root, got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "mnt/keep")); err != nil {
+		return fail("file under a mount point was deleted: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "precious")); err != nil {
+		return fail("file behind a symlink was deleted: %v", err)
+	}
+	// The memory is given back: the tmpfs holds no blocks beyond the
+	// two directories left.
+	var fs unix.Statfs_t
+	if err := unix.Statfs(root, &fs); err != nil {
+		return fail("statfs: %v", err)
+	}
+	if fs.Blocks > 0 && fs.Blocks-fs.Bfree > 2 {
+		return fail("tmpfs still uses %d blocks after removal", fs.Blocks-fs.Bfree)
+	}
+	os.Stdout.WriteString("child done\n")
+	return 0
+}

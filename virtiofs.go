@@ -1,0 +1,130 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+const (
+	sysroot   = "/sysroot"
+	sharesDir = "/run/mnt"
+)
+
+// virtiofsSysfs lists the virtio-fs devices with their tags (Linux 6.9+).
+var virtiofsSysfs = "/sys/fs/virtiofs"
+
+// mountShares mounts the root tag read-only at /sysroot, then each extra
+// tag at /run/mnt/TAG.
+func mountShares(c config) error {
+	deadline := now() + int64(c.timeout)*1e6
+	if err := mountVirtiofs(c.rootTag, sysroot, true, deadline); err != nil {
+		return err
+	}
+	for _, s := range c.shares {
+		if err := mountVirtiofs(s.tag, sharesDir+"/"+s.tag, s.readOnly, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountVirtiofs mounts one tag. The device of a tag may appear after /init
+// starts (a driver probing late), so a mount that fails because the tag or
+// the filesystem is not there yet is retried with a growing pause until
+// the deadline.
+func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
+	if err := mkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	var flags uintptr
+	if readOnly {
+		flags = unix.MS_RDONLY
+	}
+	pause := int64(1000) // microseconds
+	for {
+		t := now()
+		err := unix.Mount(tag, target, "virtiofs", flags, "")
+		k := now() - t
+		if err == nil {
+			mode := "rw"
+			if readOnly {
+				mode = "ro"
+			}
+			debugf(k, "virtiofs", tag+" "+target+" "+mode)
+			return nil
+		}
+		// EINVAL: no device has this tag (fs/fuse/virtio_fs.c prints
+		// "tag <X> not found"); ENODEV: no virtiofs filesystem yet.
+		if err != unix.EINVAL && err != unix.ENODEV {
+			return &opError{"mount virtiofs " + tag + " on", target, err}
+		}
+		if now() >= deadline {
+			if err == unix.ENODEV {
+				return &opError{"mount virtiofs " + tag + " on", target,
+					errorString("the kernel has no virtiofs filesystem (no such device): build it in or put the virtiofs module and its dependencies into the initrd")}
+			}
+			return errorString(`virtiofs tag "` + tag + `" not found: ` + knownTags())
+		}
+		sleep(pause)
+		if pause < 100000 {
+			pause *= 2
+		}
+	}
+}
+
+// knownTags describes the tags the kernel has devices for.
+func knownTags() string {
+	devs, err := readDirNames(virtiofsSysfs)
+	if err != nil {
+		return "the kernel lists no tags (" + virtiofsSysfs + " needs Linux 6.9)"
+	}
+	var tags string
+	for _, d := range devs {
+		t, err := readFile(virtiofsSysfs + "/" + d + "/tag")
+		if err != nil {
+			continue
+		}
+		if tags != "" {
+			tags += ", "
+		}
+		tags += `"` + trimNewline(t) + `"`
+	}
+	if tags == "" {
+		return "the kernel has no virtio-fs devices"
+	}
+	return "the kernel has " + tags
+}
+
+func sleep(us int64) {
+	ts := unix.NsecToTimespec(us * 1000)
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	}
+}
+
+// readFile reads a small file whole.
+func readFile(path string) (string, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	var s []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			return string(s), nil
+		}
+		s = append(s, buf[:n]...)
+	}
+}
+
+func trimNewline(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == 0) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
