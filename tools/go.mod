@@ -1,3 +1,9 @@
 module virtinit/tools
 
-go 1.24
+go 1.25
+
+require (
+	github.com/cavaliergopher/cpio v1.0.1
+	github.com/klauspost/compress v1.20.4
+	github.com/ulikunitz/xz v0.5.17
+)

@@ -1,0 +1,210 @@
+// Command mkvirtinitrd builds the initrd that boots virtinit: the /init
+// binary, /dev/console, and the kernel modules virtiofs needs on one kernel
+// (virtiofs, the virtio transport and everything they depend on, minus
+// what the kernel has built in), as a reproducible newc cpio archive.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"virtinit/tools/internal/initrd"
+)
+
+const usage = `Usage: mkvirtinitrd [OPTIONS] INIT MODULES_DIR OUTPUT
+
+Builds an initrd holding INIT as /init, a /dev/console node, and the kernel
+modules from MODULES_DIR (one kernel's tree, .../lib/modules/KVER) that
+virtiofs needs: virtiofs, the virtio transport and all their dependencies,
+plus every --module. Modules the kernel has built in (modules.builtin) are
+left out; on a kernel with virtiofs and virtio built in the initrd holds no
+module at all. Modules are written decompressed as
+/usr/lib/modules/NNN-name.ko, numbered in load order. Pass "" as
+MODULES_DIR for an initrd without modules.
+
+The archive is reproducible: sorted entries owned by root, every mtime
+SOURCE_DATE_EPOCH (or 0). OUTPUT is replaced atomically; on error it is
+left as it was.
+
+Options:
+  --module NAME           also include module NAME and its dependencies
+                          (repeatable)
+  --transport pci|mmio|both
+                          virtio transport module(s): virtio_pci (default),
+                          virtio_mmio, or both
+  --compress none|gzip|zstd
+                          compress the archive (default none); the kernel
+                          needs CONFIG_RD_GZIP or CONFIG_RD_ZSTD
+  --strip-signatures      remove the modules' appended signatures. Loading
+                          is faster (each signature check costs tens of ms
+                          under TCG), but an unsigned module taints the
+                          kernel, and kernels that enforce signatures
+                          (CONFIG_MODULE_SIG_FORCE, module.sig_enforce=1,
+                          lockdown) refuse to load it
+  -v, --verbose           list the modules written and skipped on stderr
+  -h, --help              show this text
+`
+
+// config is what the command line asks for.
+type config struct {
+	opts    initrd.Options
+	output  string
+	verbose bool
+	help    bool
+}
+
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Sprintf(format, a...)}
+}
+
+// parseArgs reads the command line (without the program name). Options and
+// operands may be mixed; "--" ends the options. Options take their value
+// as the next argument or after "=".
+func parseArgs(args []string) (*config, error) {
+	c := &config{}
+	var operands []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			operands = append(operands, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			operands = append(operands, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(a, "=")
+		takeValue := func() (string, error) {
+			if hasValue {
+				return value, nil
+			}
+			if i+1 >= len(args) {
+				return "", usagef("%s needs a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		noValue := func() error {
+			if hasValue {
+				return usagef("%s takes no value", name)
+			}
+			return nil
+		}
+		var err error
+		switch name {
+		case "--module", "-m":
+			var v string
+			if v, err = takeValue(); err == nil {
+				if v == "" {
+					err = usagef("%s needs a module name", name)
+				}
+				c.opts.Modules = append(c.opts.Modules, v)
+			}
+		case "--transport":
+			var v string
+			if v, err = takeValue(); err == nil {
+				if _, ok := initrd.Transports[v]; !ok {
+					err = usagef("--transport %q: want pci, mmio or both", v)
+				}
+				c.opts.Transport = v
+			}
+		case "--compress":
+			var v string
+			if v, err = takeValue(); err == nil {
+				switch v {
+				case "none", "gzip", "zstd":
+				default:
+					err = usagef("--compress %q: want none, gzip or zstd", v)
+				}
+				c.opts.Compress = v
+			}
+		case "--strip-signatures":
+			err = noValue()
+			c.opts.StripSignatures = true
+		case "-v", "--verbose":
+			err = noValue()
+			c.verbose = true
+		case "-h", "--help":
+			c.help = true
+			return c, nil
+		default:
+			err = usagef("unknown option %s", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(operands) != 3 {
+		return nil, usagef("want INIT MODULES_DIR OUTPUT, got %d operand(s)", len(operands))
+	}
+	c.opts.Init, c.opts.ModulesDir, c.output = operands[0], operands[1], operands[2]
+	if c.opts.Init == "" {
+		return nil, usagef("INIT is empty")
+	}
+	if c.output == "" {
+		return nil, usagef("OUTPUT is empty")
+	}
+	return c, nil
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (reproducible-builds.org): the
+// time every entry of the archive carries; 0 when unset.
+func sourceDateEpoch(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > 0xffffffff {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970 that fit 32 bits", v)
+	}
+	return n, nil
+}
+
+// run is main without the exit: it returns the exit status.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "mkvirtinitrd: %v\nTry 'mkvirtinitrd --help'.\n", err)
+		return 2
+	}
+	if c.help {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if c.opts.Epoch, err = sourceDateEpoch(getenv("SOURCE_DATE_EPOCH")); err != nil {
+		fmt.Fprintf(stderr, "mkvirtinitrd: %v\n", err)
+		return 2
+	}
+	rep, err := initrd.WriteFile(c.output, c.opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "mkvirtinitrd: %v\n", err)
+		return 1
+	}
+	if c.verbose {
+		if c.opts.ModulesDir != "" {
+			fmt.Fprintf(stderr, "mkvirtinitrd: kernel %s\n", initrd.KernelRelease(c.opts.ModulesDir))
+		}
+		for _, m := range rep.Modules {
+			fmt.Fprintf(stderr, "mkvirtinitrd: module %s\n", m)
+		}
+		for _, m := range rep.Builtin {
+			fmt.Fprintf(stderr, "mkvirtinitrd: built in: %s\n", m)
+		}
+		if len(rep.Stripped) > 0 {
+			fmt.Fprintf(stderr, "mkvirtinitrd: signatures removed from %d module(s)\n", len(rep.Stripped))
+		}
+	}
+	return 0
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,239 @@
+// Package initrd builds the initramfs that boots virtinit: the /init binary,
+// a /dev/console node and the kernel modules virtiofs needs on one kernel,
+// as a reproducible newc cpio archive, optionally compressed.
+//
+// Modules go to /usr/lib/modules/NNN-name.ko, numbered so that byte order
+// is load order (dependencies first); /init loads them in that order.
+// Modules built into the kernel (modules.builtin) are skipped, so on a
+// kernel with virtiofs built in the archive holds only /init and
+// /dev/console.
+package initrd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// File is one extra entry of the archive. Mode carries the type bits as
+// well as the permissions (0o100644 a regular file, 0o40755 a directory,
+// 0o120777 a symbolic link whose target is Data).
+type File struct {
+	Name string
+	Mode uint32
+	Data []byte
+}
+
+// Options describes one initrd.
+type Options struct {
+	Init            string   // path of the /init binary on the host
+	ModulesDir      string   // one kernel's module tree (.../lib/modules/KVER); "" = no modules
+	Modules         []string // extra modules to include (besides virtiofs + transport)
+	Transport       string   // "pci" (default when ""), "mmio", "both"
+	Compress        string   // "none" (default when ""), "gzip", "zstd"
+	StripSignatures bool
+	Extra           []File // extra files (tests add padding this way)
+	Epoch           int64  // mtime for every entry (SOURCE_DATE_EPOCH or 0)
+}
+
+// Report tells what Build put into the archive.
+type Report struct {
+	Modules  []string // NNN-name.ko written, in load order
+	Builtin  []string // skipped as built in
+	Stripped []string // NNN-name.ko whose appended signature was removed
+}
+
+// ModulesPath is where the modules are in the archive.
+const ModulesPath = "usr/lib/modules"
+
+// Transports maps --transport values to the virtio transport modules.
+var Transports = map[string][]string{
+	"pci":  {"virtio_pci"},
+	"mmio": {"virtio_mmio"},
+	"both": {"virtio_pci", "virtio_mmio"},
+}
+
+// Compressions are the accepted values of Options.Compress.
+var Compressions = []string{"none", "gzip", "zstd"}
+
+// Build writes the initrd described by o to w.
+func Build(w io.Writer, o Options) (*Report, error) {
+	entries, rep, err := collect(o)
+	if err != nil {
+		return nil, err
+	}
+	var archive bytes.Buffer
+	if err := writeCpio(&archive, entries, o.Epoch); err != nil {
+		return nil, err
+	}
+	if err := compress(w, archive.Bytes(), o.Compress); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// WriteFile builds the initrd into path atomically: it writes a temporary
+// file in the same directory and renames it over path, so path is either
+// the complete new archive or untouched, never a partial one.
+func WriteFile(name string, o Options) (rep *Report, err error) {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if rep, err = Build(f, o); err != nil {
+		return nil, err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return nil, err
+	}
+	if err = f.Sync(); err != nil {
+		return nil, err
+	}
+	if err = f.Close(); err != nil {
+		return nil, err
+	}
+	if err = os.Rename(f.Name(), name); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// collect gathers every entry of the archive, unsorted.
+func collect(o Options) ([]entry, *Report, error) {
+	if err := checkCompress(o.Compress); err != nil {
+		return nil, nil, err
+	}
+	if o.Init == "" {
+		return nil, nil, errors.New("no init binary given")
+	}
+	init, err := os.ReadFile(o.Init)
+	if err != nil {
+		return nil, nil, fmt.Errorf("init binary: %w", err)
+	}
+	entries := []entry{
+		{name: "dev", mode: modeDir | 0o755},
+		// The kernel opens /dev/console for init's stdio before /init runs;
+		// without a built-in initramfs nothing else would provide it.
+		{name: "dev/console", mode: modeChar | 0o600, rdevMajor: 5, rdevMinor: 1},
+		{name: "init", mode: modeFile | 0o755, data: init},
+	}
+
+	rep := &Report{}
+	if o.ModulesDir == "" {
+		if len(o.Modules) > 0 {
+			return nil, nil, fmt.Errorf("modules %s requested but no modules directory given", strings.Join(o.Modules, ", "))
+		}
+	} else {
+		transport := o.Transport
+		if transport == "" {
+			transport = "pci"
+		}
+		tmods, ok := Transports[transport]
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown transport %q (want pci, mmio or both)", o.Transport)
+		}
+		want := append([]string{"virtiofs"}, tmods...)
+		want = append(want, o.Modules...)
+		tree, err := openTree(o.ModulesDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		order, builtin, err := tree.resolve(want)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.Builtin = builtin
+		if len(order) > 0 {
+			entries = append(entries,
+				entry{name: "usr", mode: modeDir | 0o755},
+				entry{name: "usr/lib", mode: modeDir | 0o755},
+				entry{name: ModulesPath, mode: modeDir | 0o755})
+		}
+		width := len(fmt.Sprint(len(order)))
+		if width < 3 {
+			width = 3
+		}
+		for i, m := range order {
+			data, err := tree.read(m)
+			if err != nil {
+				return nil, nil, err
+			}
+			file := fmt.Sprintf("%0*d-%s.ko", width, i+1, m)
+			if o.StripSignatures {
+				var stripped bool
+				data, stripped, err = stripSignature(data)
+				if err != nil {
+					return nil, nil, fmt.Errorf("module %s (%s): %w", m, tree.files[m], err)
+				}
+				if stripped {
+					rep.Stripped = append(rep.Stripped, file)
+				}
+			}
+			rep.Modules = append(rep.Modules, file)
+			entries = append(entries, entry{name: ModulesPath + "/" + file, mode: modeFile | 0o644, data: data})
+		}
+	}
+
+	entries, err = addExtra(entries, o.Extra)
+	if err != nil {
+		return nil, nil, err
+	}
+	return entries, rep, nil
+}
+
+// addExtra adds the caller's files and the directories they need that
+// nobody named.
+func addExtra(entries []entry, extra []File) ([]entry, error) {
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.name] = true
+	}
+	for _, f := range extra {
+		name := strings.TrimPrefix(path.Clean("/"+f.Name), "/")
+		if name == "" {
+			return nil, fmt.Errorf("extra file %q: empty name", f.Name)
+		}
+		switch f.Mode & modeType {
+		case modeFile, modeDir, modeSymlink:
+		default:
+			return nil, fmt.Errorf("extra file %q: unsupported mode %#o", f.Name, f.Mode)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("extra file %q: %s is already in the archive", f.Name, name)
+		}
+		seen[name] = true
+		entries = append(entries, entry{name: name, mode: f.Mode, data: f.Data})
+	}
+	for _, e := range entries {
+		for dir := path.Dir(e.name); dir != "."; dir = path.Dir(dir) {
+			if !seen[dir] {
+				seen[dir] = true
+				entries = append(entries, entry{name: dir, mode: modeDir | 0o755})
+			}
+		}
+	}
+	return entries, nil
+}
+
+func checkCompress(c string) error {
+	if c == "" {
+		return nil
+	}
+	for _, ok := range Compressions {
+		if c == ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown compression %q (want none, gzip or zstd)", c)
+}

@@ -1,0 +1,401 @@
+package initrd
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cavaliergopher/cpio"
+	"github.com/klauspost/compress/zstd"
+)
+
+// writeInit writes a fake init binary and returns its path.
+func writeInit(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "init")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func build(t *testing.T, o Options) ([]byte, *Report) {
+	t.Helper()
+	var b bytes.Buffer
+	rep, err := Build(&b, o)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return b.Bytes(), rep
+}
+
+func TestBuildContents(t *testing.T) {
+	dir := writeTree(t, fakeTree{
+		modules: withSuffix(virtioGraph, ".ko.xz"),
+		builtin: []string{"kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"},
+	})
+	tr, err := openTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := func(name string) string {
+		data, err := tr.read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	o := Options{
+		Init:       writeInit(t, "#!init"),
+		ModulesDir: dir,
+		Modules:    []string{"virtio-blk"},
+		Transport:  "both",
+		Epoch:      1700000000,
+		Extra: []File{
+			{Name: "/etc/motd", Mode: 0o100644, Data: []byte("hi\n")},
+			{Name: "etc/deep/er/file", Mode: 0o100600, Data: []byte("x")},
+			{Name: "bin/sh", Mode: 0o120777, Data: []byte("busybox")},
+			{Name: "empty", Mode: 0o40700},
+		},
+	}
+	archive, rep := build(t, o)
+
+	wantModules := []string{"001-fuse.ko", "002-virtiofs.ko", "003-virtio_pci_legacy_dev.ko",
+		"004-virtio_pci_modern_dev.ko", "005-virtio_pci.ko", "006-virtio_mmio.ko", "007-virtio_blk.ko"}
+	if !reflect.DeepEqual(rep.Modules, wantModules) {
+		t.Errorf("Report.Modules = %q, want %q", rep.Modules, wantModules)
+	}
+	if want := []string{"virtio", "virtio_ring"}; !reflect.DeepEqual(rep.Builtin, want) {
+		t.Errorf("Report.Builtin = %q, want %q", rep.Builtin, want)
+	}
+
+	const ep = 1700000000
+	dirEntry := func(name string, mode uint32) cpioEntry {
+		return cpioEntry{Name: name, Mode: mode, Nlink: 2, Mtime: ep}
+	}
+	fileEntry := func(name string, mode uint32, data string) cpioEntry {
+		return cpioEntry{Name: name, Mode: mode, Nlink: 1, Mtime: ep, Data: data}
+	}
+	want := []cpioEntry{
+		fileEntry("bin/sh", 0o120777, "busybox"),
+		dirEntry("bin", 0o40755),
+		{Name: "dev/console", Mode: 0o20600, Nlink: 1, Mtime: ep, RdevMajor: 5, RdevMinor: 1},
+		dirEntry("dev", 0o40755),
+		dirEntry("empty", 0o40700),
+		dirEntry("etc", 0o40755),
+		dirEntry("etc/deep", 0o40755),
+		dirEntry("etc/deep/er", 0o40755),
+		fileEntry("etc/deep/er/file", 0o100600, "x"),
+		fileEntry("etc/motd", 0o100644, "hi\n"),
+		fileEntry("init", 0o100755, "#!init"),
+		dirEntry("usr", 0o40755),
+		dirEntry("usr/lib", 0o40755),
+		dirEntry("usr/lib/modules", 0o40755),
+		fileEntry("usr/lib/modules/001-fuse.ko", 0o100644, mod("fuse")),
+		fileEntry("usr/lib/modules/002-virtiofs.ko", 0o100644, mod("virtiofs")),
+		fileEntry("usr/lib/modules/003-virtio_pci_legacy_dev.ko", 0o100644, mod("virtio_pci_legacy_dev")),
+		fileEntry("usr/lib/modules/004-virtio_pci_modern_dev.ko", 0o100644, mod("virtio_pci_modern_dev")),
+		fileEntry("usr/lib/modules/005-virtio_pci.ko", 0o100644, mod("virtio_pci")),
+		fileEntry("usr/lib/modules/006-virtio_mmio.ko", 0o100644, mod("virtio_mmio")),
+		fileEntry("usr/lib/modules/007-virtio_blk.ko", 0o100644, mod("virtio_blk")),
+	}
+	// The archive is in byte order of names; build the expectation so.
+	sortEntries(want)
+
+	got, err := readNewc(archive)
+	if err != nil {
+		t.Fatalf("readNewc: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("archive has %d entries, want %d:\n got %v\nwant %v", len(got), len(want), got, want)
+	}
+	for i := 0; i < len(got) && i < len(want); i++ {
+		if got[i] != want[i] {
+			t.Errorf("entry %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+
+	// A second, unrelated reader must agree on names, sizes and data.
+	r := cpio.NewReader(bytes.NewReader(archive))
+	for i := 0; ; i++ {
+		h, err := r.Next()
+		if err == io.EOF {
+			if i != len(want) {
+				t.Errorf("cpio reader saw %d entries, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("cpio reader: %v", err)
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) {
+			t.Errorf("cpio reader: extra entry %s", h.Name)
+			continue
+		}
+		w := want[i]
+		if h.Mode&cpio.ModeType == cpio.TypeSymlink {
+			data = []byte(h.Linkname)
+		}
+		if h.Name != w.Name || string(data) != w.Data || h.Uid != 0 || h.Guid != 0 || !h.ModTime.Equal(time.Unix(ep, 0)) {
+			t.Errorf("cpio reader: entry %d = %s (%d bytes, uid %d, gid %d, %v), want %v", i, h.Name, len(data), h.Uid, h.Guid, h.ModTime, w)
+		}
+		if uint32(h.Mode)&0o7777 != w.Mode&0o7777 {
+			t.Errorf("cpio reader: %s mode %#o, want permissions %#o", h.Name, h.Mode, w.Mode&0o7777)
+		}
+	}
+}
+
+func sortEntries(e []cpioEntry) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && e[j].Name < e[j-1].Name; j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}
+
+func TestBuildNoModules(t *testing.T) {
+	tests := []struct {
+		name string
+		tree *fakeTree
+	}{
+		{"no modules dir", nil},
+		{"everything built in", &fakeTree{builtin: []string{"kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio_pci.ko"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Init: writeInit(t, "init")}
+			if tt.tree != nil {
+				o.ModulesDir = writeTree(t, *tt.tree)
+			}
+			archive, rep := build(t, o)
+			if len(rep.Modules) != 0 {
+				t.Errorf("Report.Modules = %q, want none", rep.Modules)
+			}
+			got, err := readNewc(archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range got {
+				names = append(names, e.Name)
+			}
+			if want := []string{"dev", "dev/console", "init"}; !reflect.DeepEqual(names, want) {
+				t.Errorf("archive entries = %q, want %q", names, want)
+			}
+		})
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	tree := writeTree(t, fakeTree{modules: virtioGraph})
+	init := writeInit(t, "init")
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"no init", Options{ModulesDir: tree}, "no init"},
+		{"missing init", Options{Init: filepath.Join(tree, "nope"), ModulesDir: tree}, "no such file"},
+		{"missing modules dir", Options{Init: init, ModulesDir: filepath.Join(tree, "nope")}, "no such file"},
+		{"modules dir is a file", Options{Init: init, ModulesDir: init}, "not a directory"},
+		{"unknown module", Options{Init: init, ModulesDir: tree, Modules: []string{"virtio_nett"}}, "virtio_nett not found"},
+		{"module without tree", Options{Init: init, Modules: []string{"fuse"}}, "no modules directory"},
+		{"bad transport", Options{Init: init, ModulesDir: tree, Transport: "usb"}, "unknown transport"},
+		{"bad compression", Options{Init: init, Compress: "lz4"}, "unknown compression"},
+		{"mmio missing", Options{Init: init, ModulesDir: writeTree(t, fakeTree{builtin: []string{"kernel/fs/fuse/virtiofs.ko"}}), Transport: "mmio"}, "virtio_mmio not found"},
+		{"extra clashes", Options{Init: init, Extra: []File{{Name: "/init", Mode: 0o100755}}}, "already in the archive"},
+		{"extra twice", Options{Init: init, Extra: []File{{Name: "a", Mode: 0o100644}, {Name: "a/", Mode: 0o40755}}}, "already in the archive"},
+		{"extra device", Options{Init: init, Extra: []File{{Name: "dev/null", Mode: 0o20666}}}, "unsupported mode"},
+		{"extra root", Options{Init: init, Extra: []File{{Name: "/", Mode: 0o40755}}}, "empty name"},
+		{"negative epoch", Options{Init: init, Epoch: -1}, "does not fit"},
+		{"huge epoch", Options{Init: init, Epoch: 1 << 33}, "does not fit"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		_, err := Build(&b, tt.o)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Build error = %v, want one containing %q", tt.name, err, tt.want)
+		}
+		if b.Len() != 0 {
+			t.Errorf("%s: Build wrote %d bytes before failing", tt.name, b.Len())
+		}
+	}
+}
+
+func TestReproducible(t *testing.T) {
+	dir := writeTree(t, fakeTree{modules: withSuffix(virtioGraph, ".ko.zst")})
+	init := writeInit(t, "init binary")
+	for _, c := range []string{"none", "gzip", "zstd"} {
+		o := Options{Init: init, ModulesDir: dir, Compress: c, Transport: "both", Modules: []string{"virtio_gpu", "virtio_blk"}, Epoch: 12345,
+			Extra: []File{{Name: "z", Mode: 0o100644, Data: bytes.Repeat([]byte("pad"), 100000)}, {Name: "a/b", Mode: 0o100644}}}
+		first, _ := build(t, o)
+		// Nothing on the host may leak in: not file times, not the order
+		// of the caller's lists.
+		future := time.Now().Add(time.Hour)
+		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, future, future) })
+		os.Chtimes(init, future, future)
+		o.Extra[0], o.Extra[1] = o.Extra[1], o.Extra[0]
+		second, _ := build(t, o)
+		if !bytes.Equal(first, second) {
+			t.Errorf("compress %s: two builds differ (%d and %d bytes)", c, len(first), len(second))
+		}
+		o.Epoch = 12346
+		third, _ := build(t, o)
+		if bytes.Equal(first, third) {
+			t.Errorf("compress %s: Epoch does not reach the archive", c)
+		}
+	}
+}
+
+func TestCompress(t *testing.T) {
+	dir := writeTree(t, fakeTree{modules: virtioGraph})
+	o := Options{Init: writeInit(t, "init"), ModulesDir: dir,
+		Extra: []File{{Name: "padding", Mode: 0o100644, Data: bytes.Repeat([]byte("0123456789abcdef"), 1<<20)}}}
+	plain, _ := build(t, o)
+	if _, err := readNewc(plain); err != nil {
+		t.Fatal(err)
+	}
+
+	o.Compress = "gzip"
+	gz, _ := build(t, o)
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zr.Header.Name != "" || !zr.Header.ModTime.IsZero() {
+		t.Errorf("gzip header name %q mtime %v, want neither", zr.Header.Name, zr.Header.ModTime)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Errorf("gunzip(gzip archive) = %d bytes, %v; want the %d-byte plain archive", len(got), err, len(plain))
+	}
+
+	o.Compress = "zstd"
+	zs, _ := build(t, o)
+	// The frame header (RFC 8878 3.1.1.1): the kernel's streaming decoder
+	// allocates the window the header names, so the frame must carry a
+	// window descriptor, not the single-segment flag whose window is the
+	// whole content (16 MiB here).
+	if !bytes.HasPrefix(zs, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+		t.Fatalf("zstd archive starts % x, want the zstd magic", zs[:4])
+	}
+	fhd := zs[4]
+	if fhd&0x20 != 0 {
+		t.Errorf("zstd frame has the single-segment flag set (descriptor %#x)", fhd)
+	}
+	wd := zs[5]
+	exp, mant := uint64(wd>>3), uint64(wd&7)
+	window := uint64(1) << (10 + exp)
+	window += window / 8 * mant
+	if window > zstdWindow {
+		t.Errorf("zstd window %d bytes, want at most %d", window, zstdWindow)
+	}
+	dec, err := zstd.NewReader(bytes.NewReader(zs), zstd.WithDecoderMaxWindow(zstdWindow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	got, err = io.ReadAll(dec)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Errorf("unzstd(zstd archive) = %d bytes, %v; want the %d-byte plain archive", len(got), err, len(plain))
+	}
+	if len(zs) >= len(plain)/10 || len(gz) >= len(plain)/10 {
+		t.Errorf("compressed sizes %d (zstd), %d (gzip) of %d: not compressed", len(zs), len(gz), len(plain))
+	}
+}
+
+func TestStripSignatures(t *testing.T) {
+	plain := fakeModule("fuse")
+	signed := sign(plain, "", "", strings.Repeat("S", 700))
+	dir := filepath.Join(t.TempDir(), "6.6.6")
+	os.MkdirAll(filepath.Join(dir, "kernel"), 0o755)
+	os.WriteFile(filepath.Join(dir, "kernel", "fuse.ko.gz"), compressAs(t, ".ko.gz", signed), 0o644)
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/virtio_pci.ko\n"), 0o644)
+	o := Options{Init: writeInit(t, "init"), ModulesDir: dir, Modules: []string{"fuse"}}
+	for _, strip := range []bool{false, true} {
+		o.StripSignatures = strip
+		archive, rep := build(t, o)
+		entries, err := readNewc(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantStripped := signed, []string(nil)
+		if strip {
+			want, wantStripped = plain, []string{"001-fuse.ko"}
+		}
+		var got string
+		for _, e := range entries {
+			if e.Name == "usr/lib/modules/001-fuse.ko" {
+				got = e.Data
+			}
+		}
+		if got != string(want) {
+			t.Errorf("StripSignatures=%v: module is %d bytes, want %d", strip, len(got), len(want))
+		}
+		if !reflect.DeepEqual(rep.Stripped, wantStripped) {
+			t.Errorf("StripSignatures=%v: Report.Stripped = %q, want %q", strip, rep.Stripped, wantStripped)
+		}
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "initrd.img")
+	init := writeInit(t, "init")
+
+	rep, err := WriteFile(out, Options{Init: init})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep == nil {
+		t.Fatal("WriteFile returned no report")
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("output mode %v, want 0644", fi.Mode().Perm())
+	}
+	good, _ := os.ReadFile(out)
+	if want, _ := build(t, Options{Init: init}); !bytes.Equal(good, want) {
+		t.Errorf("WriteFile output differs from Build's")
+	}
+
+	// A failed build leaves the old file as it was and no temporary file.
+	if _, err := WriteFile(out, Options{Init: init, Modules: []string{"x"}}); err == nil {
+		t.Fatal("WriteFile with a bad option succeeded")
+	}
+	if now, _ := os.ReadFile(out); !bytes.Equal(now, good) {
+		t.Errorf("failed WriteFile changed the existing output")
+	}
+	fresh := filepath.Join(dir, "fresh.img")
+	if _, err := WriteFile(fresh, Options{Init: filepath.Join(dir, "missing")}); err == nil {
+		t.Fatal("WriteFile with a missing init succeeded")
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("failed WriteFile left %s: %v", fresh, err)
+	}
+	names, _ := os.ReadDir(dir)
+	if len(names) != 1 {
+		var s []string
+		for _, n := range names {
+			s = append(s, n.Name())
+		}
+		t.Errorf("directory holds %q, want only initrd.img", s)
+	}
+	if _, err := WriteFile(filepath.Join(dir, "no", "such", "dir"), Options{Init: init}); err == nil {
+		t.Errorf("WriteFile into a missing directory succeeded")
+	}
+}

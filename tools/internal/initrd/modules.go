@@ -1,0 +1,408 @@
+package initrd
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// moduleSuffixes are the file names a module tree may hold a module under.
+var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
+
+// tree is one kernel's module tree: where each module's file is, which
+// modules are built in, and the dependencies modules.dep lists.
+type tree struct {
+	dir     string
+	files   map[string]string   // module name -> path relative to dir
+	builtin map[string]bool     // module names in modules.builtin
+	deps    map[string][]string // from modules.dep; nil when there is none
+	data    map[string][]byte   // decompressed contents read so far
+}
+
+// moduleName turns a file name or path into a module name: the base name
+// without its suffix, '-' spelled '_' as the kernel does.
+func moduleName(file string) string {
+	base := path.Base(filepath.ToSlash(file))
+	for _, s := range moduleSuffixes {
+		if strings.HasSuffix(base, s) {
+			base = strings.TrimSuffix(base, s)
+			break
+		}
+	}
+	return strings.ReplaceAll(base, "-", "_")
+}
+
+// isModuleFile tells whether a file name has one of the module suffixes.
+func isModuleFile(name string) bool {
+	for _, s := range moduleSuffixes {
+		if strings.HasSuffix(name, s) && len(name) > len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// openTree indexes the module tree at dir. modules.dep and modules.builtin
+// are optional: a tree unpacked from a Debian package without running
+// depmod has no modules.dep, and then dependencies come from each module's
+// .modinfo section.
+func openTree(dir string) (*tree, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("modules directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("modules directory %s: not a directory", dir)
+	}
+	t := &tree{dir: dir, files: map[string]string{}, builtin: map[string]bool{}, data: map[string][]byte{}}
+	if err := t.walk(); err != nil {
+		return nil, err
+	}
+	if err := t.readBuiltin(); err != nil {
+		return nil, err
+	}
+	if err := t.readDep(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// walk finds every module file under dir. When a name occurs twice, the
+// copy under updates/ wins (as depmod's default search order has it),
+// otherwise the first in lexical order.
+func (t *tree) walk() error {
+	// WalkDir does not follow a symbolic link at the root, and the cache's
+	// kernels/V/modules is one.
+	root, err := filepath.EvalSymlinks(t.dir)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !isModuleFile(d.Name()) {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		name := moduleName(rel)
+		if old, ok := t.files[name]; ok && !(strings.HasPrefix(rel, "updates/") && !strings.HasPrefix(old, "updates/")) {
+			return nil
+		}
+		t.files[name] = rel
+		return nil
+	})
+}
+
+// readBuiltin reads modules.builtin: one path a line of a module that the
+// kernel has built in.
+func (t *tree) readBuiltin() error {
+	f, err := os.Open(filepath.Join(t.dir, "modules.builtin"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			t.builtin[moduleName(line)] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// readDep reads modules.dep: "path: dep-path dep-path ..." a line, paths
+// relative to the tree. Its dependency lists are complete (depmod writes
+// the transitive closure), which the ordering below does not need but
+// tolerates. A module's own path in modules.dep overrides the walk's.
+func (t *tree) readDep() error {
+	f, err := os.Open(filepath.Join(t.dir, "modules.dep"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	t.deps = map[string][]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		mod, deps, ok := strings.Cut(line, ":")
+		if !ok {
+			return fmt.Errorf("%s:%d: no colon in %q", f.Name(), n, line)
+		}
+		name := moduleName(mod)
+		if rel := t.relative(mod); rel != "" {
+			t.files[name] = rel
+		}
+		list := []string{}
+		for _, d := range strings.Fields(deps) {
+			list = append(list, moduleName(d))
+		}
+		t.deps[name] = list
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// relative makes a path from modules.dep relative to the tree. Old depmod
+// versions wrote absolute paths (/lib/modules/KVER/kernel/...); those are
+// cut after the tree's own base name.
+func (t *tree) relative(p string) string {
+	if !path.IsAbs(p) {
+		return path.Clean(p)
+	}
+	marker := "/" + filepath.Base(t.dir) + "/"
+	if i := strings.Index(p, marker); i >= 0 {
+		return p[i+len(marker):]
+	}
+	return ""
+}
+
+// dependencies returns a module's direct dependencies, sorted: from
+// modules.dep when it lists the module, otherwise from its .modinfo.
+func (t *tree) dependencies(name string) ([]string, error) {
+	var deps []string
+	if d, ok := t.deps[name]; ok {
+		deps = append(deps, d...)
+	} else {
+		data, err := t.read(name)
+		if err != nil {
+			return nil, err
+		}
+		deps, err = modinfoDepends(data)
+		if err != nil {
+			return nil, fmt.Errorf("module %s (%s): %w", name, t.files[name], err)
+		}
+	}
+	sort.Strings(deps)
+	return deps, nil
+}
+
+// resolve returns the modules to load for want, each after everything it
+// depends on, and the wanted or needed modules the kernel has built in.
+// The order is a depth-first post-order: the wanted modules in the order
+// given, each one's dependencies in name order, so the same tree and the
+// same request always give the same order.
+func (t *tree) resolve(want []string) (order, builtin []string, err error) {
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	seenBuiltin := map[string]bool{}
+	var visit func(name string, chain []string) error
+	visit = func(name string, chain []string) error {
+		switch state[name] {
+		case done:
+			return nil
+		case visiting:
+			return fmt.Errorf("modules depend on each other in a cycle: %s", strings.Join(append(chain, name), " -> "))
+		}
+		if t.builtin[name] {
+			if !seenBuiltin[name] {
+				seenBuiltin[name] = true
+				builtin = append(builtin, name)
+			}
+			state[name] = done
+			return nil
+		}
+		if _, ok := t.files[name]; !ok {
+			return t.notFound(name, chain)
+		}
+		state[name] = visiting
+		deps, err := t.dependencies(name)
+		if err != nil {
+			return err
+		}
+		// The full slice expression makes append copy, so that siblings
+		// never share a chain.
+		next := append(chain[:len(chain):len(chain)], name)
+		for _, d := range deps {
+			if err := visit(d, next); err != nil {
+				return err
+			}
+		}
+		state[name] = done
+		order = append(order, name)
+		return nil
+	}
+	for _, w := range want {
+		if err := visit(strings.ReplaceAll(w, "-", "_"), nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return order, builtin, nil
+}
+
+// notFound describes a module that is neither a file of the tree nor built
+// in, with the names that come closest.
+func (t *tree) notFound(name string, chain []string) error {
+	msg := fmt.Sprintf("module %s not found in %s (neither a module file nor in modules.builtin)", name, t.dir)
+	if len(chain) > 0 {
+		msg += ", needed by " + strings.Join(chain, " <- ")
+	}
+	var all []string
+	for n := range t.files {
+		all = append(all, n)
+	}
+	for n := range t.builtin {
+		if _, ok := t.files[n]; !ok {
+			all = append(all, n)
+		}
+	}
+	if near := nearNames(name, all, 5); len(near) > 0 {
+		msg += "; did you mean " + strings.Join(near, ", ") + "?"
+	}
+	return errors.New(msg)
+}
+
+// read returns the contents of a module's file, decompressed.
+func (t *tree) read(name string) ([]byte, error) {
+	if data, ok := t.data[name]; ok {
+		return data, nil
+	}
+	rel := t.files[name]
+	p := filepath.Join(t.dir, filepath.FromSlash(rel))
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", name, err)
+	}
+	data, err := decompress(rel, raw)
+	if err != nil {
+		return nil, fmt.Errorf("module %s (%s): %w", name, p, err)
+	}
+	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		return nil, fmt.Errorf("module %s (%s): not an ELF file", name, p)
+	}
+	t.data[name] = data
+	return data, nil
+}
+
+// modinfoDepends reads the depends= entry of a module's .modinfo section,
+// which holds NUL-terminated key=value strings (MODULE_INFO in
+// include/linux/moduleparam.h; modpost adds depends=).
+func modinfoDepends(data []byte) ([]string, error) {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sec := f.Section(".modinfo")
+	if sec == nil {
+		return nil, errors.New("no .modinfo section")
+	}
+	info, err := sec.Data()
+	if err != nil {
+		return nil, fmt.Errorf(".modinfo: %w", err)
+	}
+	var deps []string
+	for _, kv := range bytes.Split(info, []byte{0}) {
+		v, ok := bytes.CutPrefix(kv, []byte("depends="))
+		if !ok {
+			continue
+		}
+		for _, d := range strings.Split(string(v), ",") {
+			if d != "" {
+				deps = append(deps, strings.ReplaceAll(d, "-", "_"))
+			}
+		}
+	}
+	return deps, nil
+}
+
+// ModuleAvailable tells whether the kernel of a module tree has a module
+// built in, or has it as a file in the tree.
+func ModuleAvailable(modulesDir, name string) (builtin, loadable bool, err error) {
+	t, err := openTree(modulesDir)
+	if err != nil {
+		return false, false, err
+	}
+	name = strings.ReplaceAll(name, "-", "_")
+	_, loadable = t.files[name]
+	return t.builtin[name], loadable && !t.builtin[name], nil
+}
+
+// KernelRelease returns the kernel release a module tree belongs to: the
+// base name of .../lib/modules/KVER, after following symbolic links (the
+// cache's kernels/V/modules is one).
+func KernelRelease(modulesDir string) string {
+	if real, err := filepath.EvalSymlinks(modulesDir); err == nil {
+		modulesDir = real
+	}
+	return filepath.Base(filepath.Clean(modulesDir))
+}
+
+// nearNames returns up to max names close to name: those that contain it or
+// that it contains, and those within a small edit distance, closest first.
+func nearNames(name string, all []string, max int) []string {
+	type cand struct {
+		name string
+		dist int
+	}
+	var cands []cand
+	limit := min(len(name)/4+1, 3)
+	for _, n := range all {
+		d := editDistance(name, n)
+		if d <= limit || (len(name) >= 3 && (strings.Contains(n, name) || strings.Contains(name, n) && len(n) >= 3)) {
+			cands = append(cands, cand{n, d})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].dist != cands[j].dist {
+			return cands[i].dist < cands[j].dist
+		}
+		return cands[i].name < cands[j].name
+	})
+	var out []string
+	for i := 0; i < len(cands) && i < max; i++ {
+		out = append(out, cands[i].name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

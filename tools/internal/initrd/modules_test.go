@@ -1,0 +1,314 @@
+package initrd
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// virtioGraph is the shape of Debian's 6.1 virtio modules (BOOT-NOTES).
+var virtioGraph = map[string][]string{
+	"kernel/fs/fuse/fuse.ko":                            nil,
+	"kernel/fs/fuse/virtiofs.ko":                        {"fuse", "virtio", "virtio_ring"},
+	"kernel/drivers/virtio/virtio.ko":                   {"virtio_ring"},
+	"kernel/drivers/virtio/virtio_ring.ko":              nil,
+	"kernel/drivers/virtio/virtio_pci_modern_dev.ko":    nil,
+	"kernel/drivers/virtio/virtio_pci_legacy_dev.ko":    nil,
+	"kernel/drivers/virtio/virtio_pci.ko":               {"virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio"},
+	"kernel/drivers/virtio/virtio_mmio.ko":              {"virtio", "virtio_ring"},
+	"kernel/drivers/block/virtio_blk.ko":                {"virtio", "virtio_ring"},
+	"kernel/drivers/char/hw_random/virtio-rng.ko":       {"virtio_ring", "virtio"},
+	"kernel/drivers/gpu/drm/virtio/virtio-gpu.ko":       {"virtio", "virtio_dma_buf"},
+	"kernel/drivers/virtio/virtio_dma_buf.ko":           nil,
+	"kernel/net/unrelated/never_wanted_module_xyz.ko":   {"does_not_exist"},
+	"kernel/drivers/virtio/virtio_balloon_unrelated.ko": {"virtio"},
+}
+
+// virtioDep is modules.dep for virtioGraph as depmod writes it: transitive
+// closures, dependencies in load-reverse order.
+const virtioDep = `kernel/fs/fuse/fuse.ko:
+kernel/fs/fuse/virtiofs.ko: kernel/fs/fuse/fuse.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_ring.ko:
+kernel/drivers/virtio/virtio_pci_modern_dev.ko:
+kernel/drivers/virtio/virtio_pci_legacy_dev.ko:
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_mmio.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/char/hw_random/virtio-rng.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/gpu/drm/virtio/virtio-gpu.ko: kernel/drivers/virtio/virtio_dma_buf.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_dma_buf.ko:
+`
+
+// withSuffix renames every module of a graph to the given suffix.
+func withSuffix(g map[string][]string, suffix string) map[string][]string {
+	out := map[string][]string{}
+	for p, d := range g {
+		out[strings.TrimSuffix(p, ".ko")+suffix] = d
+	}
+	return out
+}
+
+func TestResolve(t *testing.T) {
+	pciOrder := []string{"fuse", "virtio_ring", "virtio", "virtiofs", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci"}
+	tests := []struct {
+		name        string
+		tree        fakeTree
+		want        []string
+		order       []string
+		builtin     []string
+		errContains []string // non-nil: an error is expected
+	}{
+		{
+			name:  "modinfo only",
+			tree:  fakeTree{modules: virtioGraph},
+			want:  []string{"virtiofs", "virtio_pci"},
+			order: pciOrder,
+		},
+		{
+			name:  "modules.dep",
+			tree:  fakeTree{modules: virtioGraph, dep: virtioDep},
+			want:  []string{"virtiofs", "virtio_pci"},
+			order: pciOrder,
+		},
+		{
+			name:  "xz modules",
+			tree:  fakeTree{modules: withSuffix(virtioGraph, ".ko.xz")},
+			want:  []string{"virtiofs", "virtio_pci"},
+			order: pciOrder,
+		},
+		{
+			name:  "zstd modules",
+			tree:  fakeTree{modules: withSuffix(virtioGraph, ".ko.zst")},
+			want:  []string{"virtiofs", "virtio_pci"},
+			order: pciOrder,
+		},
+		{
+			name:  "gzip modules",
+			tree:  fakeTree{modules: withSuffix(virtioGraph, ".ko.gz")},
+			want:  []string{"virtiofs", "virtio_pci"},
+			order: pciOrder,
+		},
+		{
+			name:  "duplicates and hyphens",
+			tree:  fakeTree{modules: virtioGraph},
+			want:  []string{"virtiofs", "virtio-pci", "virtio_pci", "virtio-rng", "virtio-gpu", "virtiofs"},
+			order: append(append([]string{}, pciOrder...), "virtio_rng", "virtio_dma_buf", "virtio_gpu"),
+		},
+		{
+			name: "virtio built in (arm64 6.1)",
+			tree: fakeTree{modules: virtioGraph, builtin: []string{
+				"kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"}},
+			want:    []string{"virtiofs", "virtio_pci"},
+			order:   []string{"fuse", "virtiofs", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci"},
+			builtin: []string{"virtio", "virtio_ring"},
+		},
+		{
+			name: "everything built in (6.12)",
+			tree: fakeTree{
+				modules: map[string][]string{"kernel/drivers/virtio/virtio_mmio.ko.xz": nil},
+				builtin: []string{"kernel/fs/fuse/fuse.ko", "kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio.ko",
+					"kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio_pci.ko"},
+			},
+			want:    []string{"virtiofs", "virtio_pci"},
+			order:   nil,
+			builtin: []string{"virtiofs", "virtio_pci"},
+		},
+		{
+			name: "mmio module on a built-in kernel",
+			tree: fakeTree{
+				modules: map[string][]string{"kernel/drivers/virtio/virtio_mmio.ko.xz": {"virtio"}},
+				builtin: []string{"kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio.ko"},
+			},
+			want:    []string{"virtiofs", "virtio_mmio"},
+			order:   []string{"virtio_mmio"},
+			builtin: []string{"virtiofs", "virtio"},
+		},
+		{
+			name: "updates/ wins",
+			tree: fakeTree{modules: map[string][]string{
+				"kernel/fs/fuse/fuse.ko":         {"dep_of_kernel_copy"},
+				"updates/fuse.ko":                nil,
+				"kernel/x/dep_of_kernel_copy.ko": nil,
+			}},
+			want:  []string{"fuse"},
+			order: []string{"fuse"},
+		},
+		{
+			name:        "unknown module",
+			tree:        fakeTree{modules: virtioGraph},
+			want:        []string{"virtiofs", "virtio_blkk"},
+			errContains: []string{"virtio_blkk not found", "did you mean virtio_blk"},
+		},
+		{
+			name:        "missing dependency",
+			tree:        fakeTree{modules: virtioGraph},
+			want:        []string{"never_wanted_module_xyz"},
+			errContains: []string{"does_not_exist not found", "needed by never_wanted_module_xyz"},
+		},
+		{
+			name: "cycle",
+			tree: fakeTree{modules: map[string][]string{
+				"a.ko": {"b"}, "b.ko": {"c"}, "c.ko": {"a"},
+			}},
+			want:        []string{"a"},
+			errContains: []string{"cycle", "a -> b -> c -> a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, tt.tree)
+			tr, err := openTree(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			order, builtin, err := tr.resolve(tt.want)
+			if tt.errContains != nil {
+				if err == nil {
+					t.Fatalf("resolve(%q) = %q, want an error", tt.want, order)
+				}
+				for _, s := range tt.errContains {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("resolve(%q) error = %q, want it to contain %q", tt.want, err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("resolve(%q): %v", tt.want, err)
+			}
+			if !reflect.DeepEqual(order, tt.order) {
+				t.Errorf("resolve(%q) order = %q, want %q", tt.want, order, tt.order)
+			}
+			if !reflect.DeepEqual(builtin, tt.builtin) {
+				t.Errorf("resolve(%q) builtin = %q, want %q", tt.want, builtin, tt.builtin)
+			}
+			checkOrder(t, tr, order)
+		})
+	}
+}
+
+// checkOrder fails if a module comes before one of its dependencies that
+// is in the list, or if a dependency is neither listed nor built in.
+func checkOrder(t *testing.T, tr *tree, order []string) {
+	t.Helper()
+	pos := map[string]int{}
+	for i, m := range order {
+		pos[m] = i
+	}
+	for i, m := range order {
+		deps, err := tr.dependencies(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range deps {
+			j, ok := pos[d]
+			switch {
+			case !ok && !tr.builtin[d]:
+				t.Errorf("order %q: %s needs %s, which is neither in it nor built in", order, m, d)
+			case ok && j > i:
+				t.Errorf("order %q: %s (#%d) comes before its dependency %s (#%d)", order, m, i, d, j)
+			}
+		}
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"kernel/fs/fuse/virtiofs.ko", "virtiofs"},
+		{"virtio-rng.ko.xz", "virtio_rng"},
+		{"/lib/modules/6.1/kernel/a-b-c.ko.zst", "a_b_c"},
+		{"x.ko.gz", "x"},
+		{"virtio_pci", "virtio_pci"},
+		{"virtio-pci", "virtio_pci"},
+	}
+	for _, tt := range tests {
+		if got := moduleName(tt.in); got != tt.want {
+			t.Errorf("moduleName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestModulesDepAbsolutePaths(t *testing.T) {
+	// Old depmod wrote absolute paths; the tree's own base name anchors them.
+	dir := writeTree(t, fakeTree{
+		modules: map[string][]string{"kernel/a.ko": nil, "kernel/b.ko": nil},
+		dep:     "/lib/modules/6.6.6-test/kernel/b.ko: /lib/modules/6.6.6-test/kernel/a.ko\n/lib/modules/6.6.6-test/kernel/a.ko:\n",
+	})
+	tr, err := openTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, _, err := tr.resolve([]string{"b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("resolve(b) = %q, want %q", order, want)
+	}
+}
+
+func TestModuleAvailable(t *testing.T) {
+	dir := writeTree(t, fakeTree{
+		modules: map[string][]string{"kernel/drivers/virtio/virtio_mmio.ko.xz": nil, "kernel/x/virtio-rng.ko": nil},
+		builtin: []string{"kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio_pci.ko"},
+	})
+	tests := []struct {
+		name              string
+		builtin, loadable bool
+	}{
+		{"virtio_mmio", false, true},
+		{"virtiofs", true, false},
+		{"virtio_pci", true, false},
+		{"virtio-rng", false, true},
+		{"virtio_rng", false, true},
+		{"nothing", false, false},
+	}
+	for _, tt := range tests {
+		b, l, err := ModuleAvailable(dir, tt.name)
+		if err != nil {
+			t.Fatalf("ModuleAvailable(%q): %v", tt.name, err)
+		}
+		if b != tt.builtin || l != tt.loadable {
+			t.Errorf("ModuleAvailable(%q) = %v, %v, want %v, %v", tt.name, b, l, tt.builtin, tt.loadable)
+		}
+	}
+	if _, _, err := ModuleAvailable(filepath.Join(dir, "missing"), "x"); err == nil {
+		t.Errorf("ModuleAvailable(missing dir) gave no error")
+	}
+}
+
+func TestKernelRelease(t *testing.T) {
+	dir := writeTree(t, fakeTree{})
+	link := filepath.Join(t.TempDir(), "modules")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{dir, dir + "/", link} {
+		if got := KernelRelease(in); got != "6.6.6-test" {
+			t.Errorf("KernelRelease(%q) = %q, want %q", in, got, "6.6.6-test")
+		}
+	}
+}
+
+func TestNearNames(t *testing.T) {
+	all := []string{"virtio_blk", "virtio_net", "virtio_pci", "virtiofs", "fuse", "ext4", "vfat"}
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"virtio_blkk", []string{"virtio_blk"}},
+		{"virtio", []string{"virtiofs", "virtio_blk", "virtio_net"}},
+		{"virtio-fs", []string{"virtiofs"}},
+		{"fusee", []string{"fuse"}},
+		{"zzzzzzzzzz", nil},
+	}
+	for _, tt := range tests {
+		got := nearNames(tt.name, all, 3)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("nearNames(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package initrd
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// cacheKernels returns the kernels directory tools/fetch-deps fills, or
+// skips the test when it is not there.
+func cacheKernels(t *testing.T) string {
+	t.Helper()
+	cache := os.Getenv("VIRTINIT_CACHE")
+	if cache == "" {
+		cache = filepath.Join("..", "..", "..", ".cache")
+	}
+	dir := filepath.Join(cache, "kernels")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no kernel cache at %s (run tools/fetch-deps): %v", dir, err)
+	}
+	return dir
+}
+
+// realTree returns one cached kernel's module tree; once the cache exists,
+// a missing kernel is a failure, not a skip.
+func realTree(t *testing.T, version string) string {
+	t.Helper()
+	dir := filepath.Join(cacheKernels(t), version, "modules")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("kernel cache incomplete (run tools/fetch-deps): %v", err)
+	}
+	return dir
+}
+
+// TestRealKernel61 builds against Debian's 6.1 tree, where virtio, fuse and
+// virtiofs are modules and there is no modules.dep (dpkg -x runs no depmod),
+// so every dependency comes from .modinfo.
+func TestRealKernel61(t *testing.T) {
+	dir := realTree(t, "6.1")
+	init := writeInit(t, "init")
+	var archives [][]byte
+	for _, strip := range []bool{false, true} {
+		archive, rep := build(t, Options{Init: init, ModulesDir: dir, StripSignatures: strip})
+
+		var names []string
+		for _, m := range rep.Modules {
+			names = append(names, strings.TrimSuffix(m[strings.IndexByte(m, '-')+1:], ".ko"))
+		}
+		got := append([]string{}, names...)
+		sort.Strings(got)
+		want := []string{"fuse", "virtio", "virtio_pci", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_ring", "virtiofs"}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("modules %q, want the set %q", rep.Modules, want)
+		}
+		if len(rep.Builtin) != 0 {
+			t.Errorf("Report.Builtin = %q, want none on 6.1", rep.Builtin)
+		}
+		tr, err := openTree(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOrder(t, tr, names)
+
+		entries, err := readNewc(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name, ModulesPath+"/") {
+				continue
+			}
+			n++
+			f, err := elf.NewFile(strings.NewReader(e.Data))
+			if err != nil {
+				t.Errorf("%s: not a valid ELF file: %v", e.Name, err)
+				continue
+			}
+			if f.Section(".modinfo") == nil {
+				t.Errorf("%s: no .modinfo section", e.Name)
+			}
+			signed := strings.HasSuffix(e.Data, moduleSigString)
+			if signed == strip {
+				t.Errorf("%s: signed = %v with StripSignatures = %v", e.Name, signed, strip)
+			}
+		}
+		if n != len(want) {
+			t.Errorf("archive holds %d modules, want %d", n, len(want))
+		}
+		if strip && len(rep.Stripped) != len(want) {
+			t.Errorf("Report.Stripped = %q, want all %d modules", rep.Stripped, len(want))
+		}
+		archives = append(archives, archive)
+	}
+	if len(archives[1]) >= len(archives[0]) {
+		t.Errorf("stripped archive %d bytes, unstripped %d: nothing removed", len(archives[1]), len(archives[0]))
+	}
+}
+
+// TestRealKernel612 builds against Debian's 6.12 tree from backports, with
+// virtio, fuse and virtiofs built in and modules compressed with xz: the
+// initrd holds no module, unless the mmio transport asks for virtio_mmio.
+func TestRealKernel612(t *testing.T) {
+	dir := realTree(t, "6.12")
+	init := writeInit(t, "init")
+	archive, rep := build(t, Options{Init: init, ModulesDir: dir})
+	if len(rep.Modules) != 0 {
+		t.Errorf("Report.Modules = %q, want none on 6.12", rep.Modules)
+	}
+	if want := []string{"virtiofs", "virtio_pci"}; !reflect.DeepEqual(rep.Builtin, want) {
+		t.Errorf("Report.Builtin = %q, want %q", rep.Builtin, want)
+	}
+	entries, err := readNewc(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, "usr") {
+			t.Errorf("archive holds %s, want no modules at all", e.Name)
+		}
+	}
+
+	_, rep = build(t, Options{Init: init, ModulesDir: dir, Transport: "mmio", StripSignatures: true})
+	if want := []string{"001-virtio_mmio.ko"}; !reflect.DeepEqual(rep.Modules, want) {
+		t.Errorf("mmio: Report.Modules = %q, want %q", rep.Modules, want)
+	}
+	builtin, loadable, err := ModuleAvailable(dir, "virtio_mmio")
+	if err != nil || builtin || !loadable {
+		t.Errorf("ModuleAvailable(6.12, virtio_mmio) = %v, %v, %v; want false, true, nil", builtin, loadable, err)
+	}
+	tr, err := openTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := tr.read("virtio_mmio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		t.Errorf("virtio_mmio.ko.xz did not decompress to ELF")
+	}
+	if rel := KernelRelease(dir); !strings.HasPrefix(rel, "6.12.") {
+		t.Errorf("KernelRelease(%s) = %q, want 6.12.*", dir, rel)
+	}
+}
