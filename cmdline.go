@@ -31,23 +31,15 @@ type config struct {
 }
 
 // defaultConfig is what an empty command line means.
-func defaultConfig() config {
-	return config{rootTag: "rootfs", init: "/bin/sh", emergency: "poweroff", timeout: 10}
-}
-
-// word is one command-line word split into its key and value, quotes
-// removed as the kernel removes them.
-type word struct {
-	key, val string
-	hasVal   bool
+func defaultConfig() *config {
+	return &config{rootTag: "rootfs", init: "/bin/sh", emergency: "poweroff", timeout: 10}
 }
 
 // splitCmdline splits a command line the way the kernel's next_arg does
 // (lib/cmdline.c, kernel/params.c): words are separated by whitespace
-// outside double quotes; a quote at the start of a word and its partner at
-// the end are removed; in `key="value"` the quotes around the value are
-// removed. Everything after a lone `--` is returned as rest.
-func splitCmdline(s string) (words, rest []word) {
+// outside double quotes, and unquote removes the quotes the kernel
+// removes. The words after the first lone `--` are returned as rest.
+func splitCmdline(s string) (words, rest []string) {
 	dashes := false
 	for {
 		for len(s) > 0 && isSpace(s[0]) {
@@ -58,20 +50,17 @@ func splitCmdline(s string) (words, rest []word) {
 		}
 		inQuote := false
 		i := 0
-		for ; i < len(s); i++ {
-			if isSpace(s[i]) && !inQuote {
-				break
-			}
+		for ; i < len(s) && (inQuote || !isSpace(s[i])); i++ {
 			if s[i] == '"' {
 				inQuote = !inQuote
 			}
 		}
-		w := parseWord(s[:i])
+		w := unquote(s[:i])
 		s = s[i:]
 		switch {
 		case dashes:
 			rest = append(rest, w)
-		case !w.hasVal && w.key == "--":
+		case w == "--":
 			dashes = true
 		default:
 			words = append(words, w)
@@ -79,54 +68,37 @@ func splitCmdline(s string) (words, rest []word) {
 	}
 }
 
-func parseWord(raw string) word {
-	quoted := len(raw) > 0 && raw[0] == '"'
-	if quoted {
-		raw = raw[1:]
+// unquote removes a quote that opens the word or its value (`"k=v"`,
+// `k="v"`) and the one that closes the word. Quotes inside stay.
+func unquote(w string) string {
+	quoted := false
+	if w != "" && w[0] == '"' {
+		w, quoted = w[1:], true
 	}
-	var w word
-	eq := -1
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == '=' {
-			eq = i
-			break
-		}
+	if i := indexByte(w, '='); i >= 0 && i+1 < len(w) && w[i+1] == '"' {
+		w, quoted = w[:i+1]+w[i+2:], true
 	}
-	if eq < 0 {
-		w.key = raw
-	} else {
-		w.key, w.val, w.hasVal = raw[:eq], raw[eq+1:], true
-		if len(w.val) > 0 && w.val[0] == '"' {
-			w.val = w.val[1:]
-			quoted = true
-		}
-	}
-	if quoted {
-		// The closing quote ends the whole word, so it is on the value
-		// when there is one and on the key otherwise.
-		if w.hasVal {
-			w.val = trimQuote(w.val)
-		} else {
-			w.key = trimQuote(w.key)
-		}
+	if quoted && w != "" && w[len(w)-1] == '"' {
+		w = w[:len(w)-1]
 	}
 	return w
 }
 
-func trimQuote(s string) string {
-	if len(s) > 0 && s[len(s)-1] == '"' {
-		return s[:len(s)-1]
+// cut splits a word at its first '='.
+func cut(w string) (key, val string, hasVal bool) {
+	if i := indexByte(w, '='); i >= 0 {
+		return w[:i], w[i+1:], true
 	}
-	return s
+	return w, "", false
 }
 
-// String gives the word back as the kernel hands it to init: KEY or
-// KEY=VALUE, quotes removed.
-func (w word) String() string {
-	if w.hasVal {
-		return w.key + "=" + w.val
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
 	}
-	return w.key
+	return -1
 }
 
 func isSpace(c byte) bool {
@@ -134,47 +106,47 @@ func isSpace(c byte) bool {
 	return c == ' ' || (c >= '\t' && c <= '\r')
 }
 
-// parseCmdline turns the command line into a config. Errors name the word
-// at fault; the caller treats them as fatal.
-func parseCmdline(s string) (config, error) {
-	c := defaultConfig()
+// parseCmdline fills c, which holds the defaults, from the command line.
+// Errors name the word at fault; the caller treats them as fatal.
+func parseCmdline(s string, c *config) error {
 	words, rest := splitCmdline(s)
 	var root, rootType string
 	rootfsSet := false
 	for _, w := range words {
-		switch w.key {
+		key, val, _ := cut(w)
+		switch key {
 		case "rootfs":
-			c.rootTag, rootfsSet = w.val, true
+			c.rootTag, rootfsSet = val, true
 		case "root":
-			root = w.val
+			root = val
 		case "rootfstype":
-			rootType = w.val
+			rootType = val
 		case "mount":
-			c.shares = append(c.shares, share{tag: w.val})
+			c.shares = append(c.shares, share{tag: val})
 		case "mount-ro":
-			c.shares = append(c.shares, share{tag: w.val, readOnly: true})
+			c.shares = append(c.shares, share{tag: val, readOnly: true})
 		case "init":
-			if w.val == "" {
-				return c, errorString("init= is empty")
+			if val == "" {
+				return errorString("init= is empty")
 			}
-			c.init = w.val
+			c.init = val
 		case "debug", "rd.debug":
 			c.debug = true
 		case "rd.emergency":
-			switch w.val {
+			switch val {
 			case "poweroff", "reboot", "halt":
-				c.emergency = w.val
+				c.emergency = val
 			default:
-				return c, errorString("rd.emergency=" + w.val + ": want poweroff, reboot or halt")
+				return errorString(w + ": want poweroff, reboot or halt")
 			}
 		case "rd.timeout":
-			n, ok := atoi(w.val)
+			n, ok := atoi(val)
 			if !ok {
-				return c, errorString("rd.timeout=" + w.val + ": want a number of seconds")
+				return errorString(w + ": want a number of seconds")
 			}
 			c.timeout = n
 		default:
-			if p, ok := moduleParam(w); ok {
+			if p, ok := moduleParam(key, val, w); ok {
 				c.params = append(c.params, p)
 			}
 		}
@@ -184,35 +156,23 @@ func parseCmdline(s string) (config, error) {
 	if !rootfsSet && rootType == "virtiofs" && root != "" {
 		c.rootTag = root
 	}
-	for _, w := range rest {
-		c.args = append(c.args, w.String())
-	}
-	return c, validateTags(c)
+	c.args = rest
+	return validateTags(c)
 }
 
 // moduleParam recognises MODULE.PARAM=VALUE. The kernel keeps such words
 // to itself and applies them only to built-in modules; for a loadable
 // module whoever loads it must pass them, as modprobe does.
-func moduleParam(w word) (modParam, bool) {
-	dot := -1
-	for i := 0; i < len(w.key); i++ {
-		if w.key[i] == '.' {
-			dot = i
-			break
-		}
-	}
-	if dot <= 0 || dot == len(w.key)-1 || w.key[:dot] == "rd" {
+func moduleParam(key, val, w string) (modParam, bool) {
+	dot := indexByte(key, '.')
+	if dot <= 0 || dot == len(key)-1 || key[:dot] == "rd" {
 		return modParam{}, false
 	}
-	p := w.key[dot+1:]
-	if w.hasVal {
-		v := w.val
-		if hasSpace(v) {
-			v = `"` + v + `"`
-		}
-		p += "=" + v
+	p := w[dot+1:]
+	if hasSpace(val) {
+		p = key[dot+1:] + `="` + val + `"`
 	}
-	return modParam{module: normalizeModule(w.key[:dot]), param: p}, true
+	return modParam{module: normalizeModule(key[:dot]), param: p}, true
 }
 
 func hasSpace(s string) bool {
@@ -230,48 +190,36 @@ const maxTagLen = 36
 
 // validateTags checks every tag: it becomes a directory name under
 // /run/mnt, so it must be a plain, short, unique name.
-func validateTags(c config) error {
-	seen := []string{c.rootTag}
-	if err := validateTag("rootfs", c.rootTag); err != nil {
-		return err
-	}
-	for _, s := range c.shares {
+func validateTags(c *config) error {
+	all := append([]share{{tag: c.rootTag}}, c.shares...)
+	for i, s := range all {
 		param := "mount"
-		if s.readOnly {
+		switch {
+		case i == 0:
+			param = "rootfs"
+		case s.readOnly:
 			param = "mount-ro"
 		}
-		if err := validateTag(param, s.tag); err != nil {
-			return err
+		q := `virtiofs tag "` + s.tag + `"`
+		why := ""
+		switch {
+		case s.tag == "":
+			why = "empty virtiofs tag"
+		case len(s.tag) > maxTagLen:
+			why = q + " is longer than 36 bytes"
+		case s.tag == "." || s.tag == "..":
+			why = q + " is not a name"
+		case indexByte(s.tag, '/') >= 0:
+			why = q + " contains '/'"
 		}
-		for _, t := range seen {
-			if t == s.tag {
-				return errorString(param + "=" + s.tag + `: virtiofs tag "` + s.tag + `" is given twice`)
+		for _, o := range all[:i] {
+			if o.tag == s.tag {
+				why = q + " is given twice"
 			}
 		}
-		seen = append(seen, s.tag)
+		if why != "" {
+			return errorString(param + "=" + s.tag + ": " + why)
+		}
 	}
 	return nil
-}
-
-func validateTag(param, tag string) error {
-	why := ""
-	switch {
-	case tag == "":
-		why = "empty virtiofs tag"
-	case len(tag) > maxTagLen:
-		why = `virtiofs tag "` + tag + `" is longer than ` + itoa(maxTagLen) + " bytes"
-	case tag == "." || tag == "..":
-		why = `virtiofs tag "` + tag + `" is not a name`
-	default:
-		for i := 0; i < len(tag); i++ {
-			if tag[i] == '/' {
-				why = `virtiofs tag "` + tag + `" contains '/'`
-				break
-			}
-		}
-	}
-	if why == "" {
-		return nil
-	}
-	return errorString(param + "=" + tag + ": " + why)
 }

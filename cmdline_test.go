@@ -29,21 +29,13 @@ func TestSplitCmdline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		words, rest := splitCmdline(tt.in)
-		if got := strs(words); !reflect.DeepEqual(got, tt.words) {
-			t.Errorf("splitCmdline(%q) words = %q, want %q", tt.in, got, tt.words)
+		if !reflect.DeepEqual(words, tt.words) {
+			t.Errorf("splitCmdline(%q) words = %q, want %q", tt.in, words, tt.words)
 		}
-		if got := strs(rest); !reflect.DeepEqual(got, tt.rest) {
-			t.Errorf("splitCmdline(%q) rest = %q, want %q", tt.in, got, tt.rest)
+		if !reflect.DeepEqual(rest, tt.rest) {
+			t.Errorf("splitCmdline(%q) rest = %q, want %q", tt.in, rest, tt.rest)
 		}
 	}
-}
-
-func strs(ws []word) []string {
-	var s []string
-	for _, w := range ws {
-		s = append(s, w.String())
-	}
-	return s
 }
 
 func TestParseCmdline(t *testing.T) {
@@ -88,8 +80,9 @@ func TestParseCmdline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		want := defaultConfig()
-		tt.want(&want)
-		got, err := parseCmdline(tt.in)
+		tt.want(want)
+		got := defaultConfig()
+		err := parseCmdline(tt.in, got)
 		if err != nil {
 			t.Errorf("parseCmdline(%q) error %v", tt.in, err)
 			continue
@@ -118,13 +111,13 @@ func TestParseCmdlineErrors(t *testing.T) {
 		{"rd.timeout=ten", "rd.timeout=ten: want a number of seconds"},
 	}
 	for _, tt := range tests {
-		_, err := parseCmdline(tt.in)
+		err := parseCmdline(tt.in, defaultConfig())
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("parseCmdline(%q) error = %v, want %q", tt.in, err, tt.want)
 		}
 	}
 	// 36 bytes is the limit, and allowed.
-	if _, err := parseCmdline("mount=" + long[:36]); err != nil {
+	if err := parseCmdline("mount="+long[:36], defaultConfig()); err != nil {
 		t.Errorf("parseCmdline(36-byte tag) error %v, want none", err)
 	}
 }
@@ -145,17 +138,17 @@ func FuzzCmdline(f *testing.F) {
 			// Without quotes the kernel's splitting is strings.Fields
 			// with ASCII whitespace only, the first lone "--" removed.
 			want := strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
-			got := strs(words)
+			got := words
 			if len(rest) > 0 || len(got) < len(want) {
 				got = append(got, "--")
-				got = append(got, strs(rest)...)
+				got = append(got, rest...)
 			}
 			if !reflect.DeepEqual(got, want) && !(len(want) == 0 && len(got) == 0) {
 				t.Fatalf("splitCmdline(%q) = %q, want %q", s, got, want)
 			}
 		}
-		c, err := parseCmdline(s)
-		if err != nil {
+		c := defaultConfig()
+		if err := parseCmdline(s, c); err != nil {
 			return
 		}
 		// Whatever parses must be safe to use as paths and names.

@@ -37,43 +37,40 @@ func makeDevNodes() {
 	// mknod applies the umask; the table's modes are meant as written.
 	old := unix.Umask(0)
 	for _, n := range devNodes {
-		err := unix.Mknod(n.path, n.mode, int(unix.Mkdev(n.major, n.minor)))
-		if err != nil && err != unix.EEXIST { // EEXIST: devtmpfs made it
-			warn((&opError{"mknod", n.path, err}).Error())
+		err := mknod(n.path, n.mode, unix.Mkdev(n.major, n.minor))
+		if err != 0 && err != unix.EEXIST { // EEXIST: devtmpfs made it
+			warnErr("mknod", n.path, err)
 		}
 	}
 	unix.Umask(old)
 	for _, l := range devLinks {
-		if err := unix.Symlink(l.target, l.path); err != nil && err != unix.EEXIST {
-			warn((&opError{"symlink", l.path, err}).Error())
+		if err := symlink(l.target, l.path); err != 0 && err != unix.EEXIST {
+			warnErr("symlink", l.path, err)
 		}
 	}
 }
 
 // ensureConsole makes sure fds 0, 1 and 2 are open. The kernel opens
 // /dev/console for init when the initramfs has it; when it has not, the
-// descriptors are missing and every message would be lost.
+// descriptors are missing and every message would be lost. open(2) returns
+// the lowest free descriptor, so opening the console until the result is
+// above 2 fills exactly the missing ones.
 func ensureConsole() {
-	for fd := 0; fd <= 2; fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
-			continue
-		}
-		c, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-		if err != nil {
+	for {
+		fd, err := open("/dev/console", unix.O_RDWR|unix.O_NOCTTY)
+		if err != 0 {
 			return // nothing to open yet; called again after devtmpfs
 		}
-		for ; fd <= 2; fd++ {
-			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-				unix.Dup3(c, fd, 0)
-			}
+		if fd > 2 {
+			closeFD(fd)
+			return
 		}
-		unix.Close(c)
 	}
 }
 
 // openKmsg opens /dev/kmsg so warnings and errors reach the kernel log.
 func openKmsg() {
-	if fd, err := unix.Open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+	if fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC); err == 0 {
 		kmsgFD = fd
 	}
 }

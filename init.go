@@ -5,11 +5,7 @@
 // as PID 1. See README.md for the kernel command line it reads.
 package main
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "devel"
@@ -30,7 +26,7 @@ func main() {
 	// Anywhere but as PID 1 this binary would mount over /dev and /proc
 	// and delete a root it believes to be an initramfs: change nothing.
 	if unix.Getpid() != 1 {
-		writeAll(2, "initrd "+version+"\n"+usage)
+		write(2, "initrd "+version+"\n"+usage)
 		unix.Exit(2)
 	}
 	start := now()
@@ -50,11 +46,10 @@ func main() {
 	makeDevNodes()
 
 	cmdline, err := readFile(cmdlinePath)
-	if err != nil {
+	if err != 0 {
 		fatal(c, &opError{"read", cmdlinePath, err})
 	}
-	c, err = parseCmdline(trimNewline(cmdline))
-	if err != nil {
+	if err := parseCmdline(trimNewline(cmdline), c); err != nil {
 		fatal(c, &opError{"kernel command line", "", err})
 	}
 	debugOn = c.debug
@@ -76,11 +71,11 @@ func main() {
 
 // fatal prints err and ends the machine as rd.emergency says. It never
 // returns: PID 1 must not exit, or the kernel panics without saying why.
-func fatal(c config, err error) {
+func fatal(c *config, err error) {
 	line := "initrd: " + err.Error() + "\n"
-	writeAll(1, line)
+	write(1, line)
 	if kmsgFD >= 0 {
-		writeAll(kmsgFD, "<2>"+line) // KERN_CRIT
+		write(kmsgFD, "<2>"+line) // KERN_CRIT
 	}
 	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
 	switch c.emergency {
@@ -89,13 +84,13 @@ func fatal(c config, err error) {
 	case "halt":
 		cmd, what = unix.LINUX_REBOOT_CMD_HALT, "halting"
 	}
-	writeAll(1, "initrd: "+what+" (rd.emergency="+c.emergency+")\n")
-	// Let the serial line drain: TCSBRK with a non-zero argument is
-	// tcdrain(3). Then flush the page cache of any writable share.
-	unix.IoctlSetInt(1, unix.TCSBRK, 1)
+	write(1, "initrd: "+what+" (rd.emergency="+c.emergency+")\n")
+	// Let the serial line drain, then flush the page cache of any
+	// writable share.
+	tcdrain(1)
 	unix.Sync()
 	for {
-		unix.Reboot(cmd)
+		reboot(cmd)
 		// Reboot fails only without CAP_SYS_BOOT; never return.
 		sleep(1e6)
 	}
@@ -116,7 +111,7 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 // execInit replaces /init with the requested program, as PID 1, with the
 // environment the kernel gave /init.
-func execInit(c config) error {
+func execInit(c *config) error {
 	env := programEnv(c.env)
 	path := c.init
 	if !hasSlash(path) {
@@ -148,21 +143,9 @@ func lookPath(name string, env []string) (string, error) {
 			path = e[5:]
 		}
 	}
-	for len(path) > 0 {
-		dir := path
-		for i := 0; i < len(path); i++ {
-			if path[i] == ':' {
-				dir = path[:i]
-				break
-			}
-		}
-		path = path[min(len(dir)+1, len(path)):]
-		if dir == "" {
-			continue
-		}
+	for _, dir := range split(path, ':') {
 		p := join(dir, name)
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0 {
+		if fi, err := stat(atFDCWD, p, 0); err == 0 && fi.mode&unix.S_IFMT == unix.S_IFREG && fi.mode&0o111 != 0 {
 			return p, nil
 		}
 	}
@@ -183,53 +166,25 @@ func hasSlash(s string) bool {
 // brings locks and more code.
 func environ() []string {
 	data, err := readFile("/proc/self/environ")
-	if err != nil {
-		warn((&opError{"read", "/proc/self/environ", err}).Error())
-		return nil
+	if err != 0 {
+		warnErr("read", "/proc/self/environ", err)
 	}
-	var env []string
-	for len(data) > 0 {
-		i := 0
-		for i < len(data) && data[i] != 0 {
-			i++
-		}
-		if i > 0 {
-			env = append(env, data[:i])
-		}
-		data = data[min(i+1, len(data)):]
-	}
-	return env
+	return split(data, 0)
 }
 
-// execve is execve(2) without package syscall's Exec, which brings the
-// fork lock and rlimit handling that PID 1 has no use for.
-func execve(path string, argv, env []string) error {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return err
-	}
-	a, err := cStrings(argv)
-	if err != nil {
-		return err
-	}
-	e, err := cStrings(env)
-	if err != nil {
-		return err
-	}
-	_, _, errno := unix.Syscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p)),
-		uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])))
-	return errno
-}
-
-// cStrings makes a NULL-terminated array of C strings.
-func cStrings(s []string) ([]*byte, error) {
-	a := make([]*byte, len(s)+1)
-	for i, v := range s {
-		p, err := unix.BytePtrFromString(v)
-		if err != nil {
-			return nil, err
+// split cuts s at every sep and drops the empty pieces.
+//
+//go:noinline (inlined, its appends grow the caller by a copy helper)
+func split(s string, sep byte) []string {
+	out := make([]string, 0, 16)
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == sep {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
 		}
-		a[i] = p
 	}
-	return a, nil
+	return out
 }

@@ -1,7 +1,5 @@
 package main
 
-import "golang.org/x/sys/unix"
-
 // opError is the one error type of /init: an operation, the object it
 // worked on and the cause. It keeps the errno reachable through Unwrap so
 // callers can ask errors.Is(err, unix.EEXIST).
@@ -40,11 +38,16 @@ var (
 // warn prints a message that does not stop the boot.
 func warn(msg string) {
 	line := "initrd: " + msg + "\n"
-	writeAll(1, line)
+	write(1, line)
 	if kmsgFD >= 0 {
 		// <4> is KERN_WARNING; the kernel adds its own timestamp.
-		writeAll(kmsgFD, "<4>"+line)
+		write(kmsgFD, "<4>"+line)
 	}
+}
+
+// warnErr prints a failed operation that does not stop the boot.
+func warnErr(op, path string, err error) {
+	warn((&opError{op, path, err}).Error())
 }
 
 // debugf prints one timed line when `debug` is on. The format is fixed,
@@ -64,31 +67,7 @@ func debugf(kernel int64, step, detail string) {
 	if kernel >= 0 {
 		k = msec(kernel)
 	}
-	writeAll(1, "initrd: debug "+msec(now())+" "+k+" "+step+" "+detail+"\n")
-}
-
-func writeAll(fd int, s string) {
-	b := []byte(s)
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n <= 0 {
-			return
-		}
-		b = b[n:]
-	}
-}
-
-// now returns CLOCK_BOOTTIME in microseconds: the clock that starts at the
-// kernel's boot, so the figures compare with the kernel's own timestamps.
-func now() int64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
-		return 0
-	}
-	return ts.Sec*1e6 + ts.Nsec/1e3
+	write(1, "initrd: debug "+msec(now())+" "+k+" "+step+" "+detail+"\n")
 }
 
 // msec formats microseconds as milliseconds with three decimals.

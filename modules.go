@@ -44,13 +44,12 @@ func stripOrder(s string) string {
 // normalizeModule maps '-' to '_': the kernel treats them as the same
 // character in module names.
 func normalizeModule(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c == '-' {
-			b[i] = '_'
+	for i := 0; i < len(s); i++ {
+		if s[i] == '-' {
+			return s[:i] + "_" + normalizeModule(s[i+1:])
 		}
 	}
-	return string(b)
+	return s
 }
 
 // paramsFor joins the command line's parameters for one module, in the
@@ -76,8 +75,8 @@ func loadModules(params []modParam) {
 	if err == unix.ENOENT {
 		return // an initrd for a kernel with everything built in
 	}
-	if err != nil {
-		warn((&opError{"read", modulesDir, err}).Error())
+	if err != 0 {
+		warnErr("read", modulesDir, err)
 		return
 	}
 	sortStrings(names)
@@ -94,20 +93,20 @@ func loadModules(params []modParam) {
 }
 
 func loadModule(path, name string, compressed bool, params string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != 0 {
 		return &opError{"load module " + name + ":", "open " + path, err}
 	}
-	defer unix.Close(fd)
 	flags := 0
 	if compressed {
 		flags = unix.MODULE_INIT_COMPRESSED_FILE
 	}
 	t := now()
-	err = unix.FinitModule(fd, params, flags)
+	err = finitModule(fd, params, flags)
 	k := now() - t
+	closeFD(fd)
 	switch {
-	case err == nil:
+	case err == 0:
 		debugf(k, "module", name+" "+params)
 		return nil
 	case err == unix.EEXIST:
@@ -119,7 +118,7 @@ func loadModule(path, name string, compressed bool, params string) error {
 
 // moduleErr explains the errnos of finit_module(2) that have a cause worth
 // naming (kernel/module/main.c, kernel/module/signing.c).
-func moduleErr(err error, compressed bool) error {
+func moduleErr(err unix.Errno, compressed bool) error {
 	why := ""
 	switch {
 	case compressed && (err == unix.EINVAL || err == unix.EOPNOTSUPP):
@@ -140,31 +139,48 @@ func moduleErr(err error, compressed bool) error {
 }
 
 // readDirNames returns the names in dir, without "." and "..".
-func readDirNames(dir string) ([]string, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
+func readDirNames(dir string) ([]string, unix.Errno) {
+	fd, err := open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != 0 {
 		return nil, err
 	}
-	defer unix.Close(fd)
-	return readDirFD(fd)
+	names, err := readDirFD(fd)
+	closeFD(fd)
+	return names, err
 }
 
-// readDirFD returns the names in the directory open at fd.
-func readDirFD(fd int) ([]string, error) {
+// readDirFD returns the names in the directory open at fd. It parses
+// struct linux_dirent64 itself (include/linux/dirent.h): d_ino u64, d_off
+// s64, d_reclen u16 (little-endian on amd64 and arm64), d_type u8, then
+// the NUL-terminated name.
+func readDirFD(fd int) ([]string, unix.Errno) {
 	var names []string
-	buf := make([]byte, 8192)
 	for {
-		n, err := unix.Getdents(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
+		buf, err := getdents(fd)
+		if err != 0 {
 			return names, err
 		}
-		if n <= 0 {
-			return names, nil
+		n := len(buf)
+		if n == 0 {
+			return names, 0
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		for off := 0; off+19 < n; {
+			reclen := int(buf[off+16]) | int(buf[off+17])<<8
+			if reclen == 0 || off+reclen > n {
+				break
+			}
+			name := buf[off+19 : off+reclen]
+			for i, c := range name {
+				if c == 0 {
+					name = name[:i]
+					break
+				}
+			}
+			if s := string(name); s != "." && s != ".." {
+				names = append(names, s)
+			}
+			off += reclen
+		}
 	}
 }
 

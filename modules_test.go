@@ -34,8 +34,8 @@ func TestModuleFile(t *testing.T) {
 }
 
 func TestParamsFor(t *testing.T) {
-	c, err := parseCmdline(`fuse.max_user_bgreq=7 virtio-pci.force_legacy=1 fuse.max_user_congthresh=9 virtio_pci.x="a b"`)
-	if err != nil {
+	c := defaultConfig()
+	if err := parseCmdline(`fuse.max_user_bgreq=7 virtio-pci.force_legacy=1 fuse.max_user_congthresh=9 virtio_pci.x="a b"`, c); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ module, want string }{

@@ -52,18 +52,18 @@ func mountOne(m apiMount) error {
 		return err
 	}
 	t := now()
-	err := unix.Mount(m.fstype, m.target, m.fstype, m.flags, m.data)
+	err := mount(m.fstype, m.target, m.fstype, m.flags, m.data)
 	if err == unix.EINVAL && m.data != "" {
 		// A kernel without a feature rejects its option with EINVAL (the
 		// original tool's `seclabel` on kernels without SELinux): mount
 		// without the options rather than not at all.
 		warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
-		err = unix.Mount(m.fstype, m.target, m.fstype, m.flags, "")
+		err = mount(m.fstype, m.target, m.fstype, m.flags, "")
 	}
 	if err == unix.EBUSY && isMountPoint(m.target) {
-		err = nil // already mounted, e.g. devtmpfs by CONFIG_DEVTMPFS_MOUNT
+		err = 0 // already mounted, e.g. devtmpfs by CONFIG_DEVTMPFS_MOUNT
 	}
-	if err != nil {
+	if err != 0 {
 		return &opError{"mount " + m.fstype + " on", m.target, err}
 	}
 	debugf(now()-t, "mount", m.target+" "+m.fstype)
@@ -72,22 +72,15 @@ func mountOne(m apiMount) error {
 
 // mkdirAll creates dir and its missing parents.
 func mkdirAll(dir string, mode uint32) error {
-	err := unix.Mkdir(dir, mode)
-	if err == nil || err == unix.EEXIST {
-		return nil
-	}
-	if err == unix.ENOENT {
-		if parent := parentDir(dir); parent != dir {
-			if err := mkdirAll(parent, mode); err != nil {
-				return err
-			}
-			err = unix.Mkdir(dir, mode)
-			if err == nil || err == unix.EEXIST {
-				return nil
-			}
+	for i := 1; i <= len(dir); i++ {
+		if i < len(dir) && dir[i] != '/' {
+			continue
+		}
+		if err := mkdir(dir[:i], mode); err != 0 && err != unix.EEXIST {
+			return &opError{"mkdir", dir[:i], err}
 		}
 	}
-	return &opError{"mkdir", dir, err}
+	return nil
 }
 
 func parentDir(p string) string {
@@ -112,9 +105,10 @@ func baseName(p string) string {
 
 // isMountPoint tells whether dir is on another filesystem than its parent.
 func isMountPoint(dir string) bool {
-	var st, pst unix.Stat_t
-	if unix.Stat(dir, &st) != nil || unix.Stat(dir+"/..", &pst) != nil {
+	fi, err := stat(atFDCWD, dir, 0)
+	if err != 0 {
 		return false
 	}
-	return st.Dev != pst.Dev || st.Ino == pst.Ino
+	parent, err := stat(atFDCWD, dir+"/..", 0)
+	return err == 0 && (fi.dev != parent.dev || fi.ino == parent.ino)
 }

@@ -19,16 +19,16 @@ func switchRoot() error {
 		return err
 	}
 	debugf(-1, "delete", "initramfs contents "+msec(now()-t)+" ms")
-	if err := unix.Chdir(sysroot); err != nil {
+	if err := chdir(sysroot); err != 0 {
 		return &opError{"chdir", sysroot, err}
 	}
-	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+	if err := mount(".", "/", "", unix.MS_MOVE, ""); err != 0 {
 		return &opError{"move " + sysroot + " to", "/", err}
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := chroot("."); err != 0 {
 		return &opError{"chroot", sysroot, err}
 	}
-	if err := unix.Chdir("/"); err != nil {
+	if err := chdir("/"); err != 0 {
 		return &opError{"chdir", "/", err}
 	}
 	debugf(-1, "switchroot", sysroot)
@@ -42,17 +42,16 @@ func moveMount(from, to string) {
 	if !isMountPoint(from) {
 		return // an optional mount that failed earlier
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(to, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if fi, err := stat(atFDCWD, to, 0); err != 0 || !fi.isDir() {
 		warn(to + " is not a directory in the new root: unmounting " + from)
-		if err := unix.Unmount(from, unix.MNT_DETACH); err != nil {
-			warn((&opError{"unmount", from, err}).Error())
+		if err := umount(from, unix.MNT_DETACH); err != 0 {
+			warnErr("unmount", from, err)
 		}
 		return
 	}
 	t := now()
-	if err := unix.Mount(from, to, "", unix.MS_MOVE, ""); err != nil {
-		warn((&opError{"move " + from + " to", to, err}).Error())
+	if err := mount(from, to, "", unix.MS_MOVE, ""); err != 0 {
+		warnErr("move "+from+" to", to, err)
 		return
 	}
 	debugf(now()-t, "move", from+" "+to)
@@ -66,23 +65,25 @@ func removeInitramfs(root string) error {
 	if pid := unix.Getpid(); pid != 1 {
 		return errorString("refusing to delete " + root + ": not PID 1 (pid " + itoa(int64(pid)) + ")")
 	}
-	var fs unix.Statfs_t
-	if err := unix.Statfs(root, &fs); err != nil {
+	magic, err := fsType(root)
+	if err != 0 {
 		return &opError{"statfs", root, err}
 	}
-	if fs.Type != unix.RAMFS_MAGIC && fs.Type != unix.TMPFS_MAGIC {
-		return errorString("refusing to delete " + root + ": not an initramfs (filesystem magic 0x" + hex(uint64(fs.Type)) + ", want ramfs or tmpfs)")
+	if magic != unix.RAMFS_MAGIC && magic != unix.TMPFS_MAGIC {
+		return errorString("refusing to delete " + root + ": not an initramfs (filesystem magic " + itoa(magic) + ", want ramfs or tmpfs)")
 	}
-	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd, err := open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != 0 {
 		return &opError{"open", root, err}
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	fi, err := stat(uintptr(fd), "", unix.AT_EMPTY_PATH)
+	if err == 0 {
+		removeContents(fd, root, fi.dev)
+	}
+	closeFD(fd)
+	if err != 0 {
 		return &opError{"stat", root, err}
 	}
-	removeContents(fd, root, st.Dev)
 	return nil
 }
 
@@ -91,47 +92,33 @@ func removeInitramfs(root string) error {
 // a file left behind only costs memory.
 func removeContents(fd int, path string, dev uint64) {
 	names, err := readDirFD(fd)
-	if err != nil {
-		warn((&opError{"read", path, err}).Error())
+	if err != 0 {
+		warnErr("read", path, err)
 	}
 	for _, name := range names {
-		var st unix.Stat_t
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			warn((&opError{"stat", join(path, name), err}).Error())
+		fi, err := stat(uintptr(fd), name, unix.AT_SYMLINK_NOFOLLOW)
+		if err != 0 {
+			warnErr("stat", join(path, name), err)
 			continue
 		}
 		flags := 0
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if st.Dev != dev {
+		if fi.isDir() {
+			if fi.dev != dev {
 				continue // a mount point: not ours to delete
 			}
-			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				warn((&opError{"open", join(path, name), err}).Error())
+			sub, err := openat(uintptr(fd), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+			if err != 0 {
+				warnErr("open", join(path, name), err)
 				continue
 			}
 			removeContents(sub, join(path, name), dev)
-			unix.Close(sub)
+			closeFD(sub)
 			flags = unix.AT_REMOVEDIR
 		}
-		if err := unix.Unlinkat(fd, name, flags); err != nil && err != unix.EBUSY {
+		if err := unlinkat(fd, name, flags); err != 0 && err != unix.EBUSY {
 			// EBUSY: a directory that is a mount point of the same
 			// filesystem type, e.g. a bind mount; it stays.
-			warn((&opError{"remove", join(path, name), err}).Error())
-		}
-	}
-}
-
-func hex(v uint64) string {
-	const digits = "0123456789abcdef"
-	var b [16]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = digits[v&15]
-		v >>= 4
-		if v == 0 {
-			return string(b[i:])
+			warnErr("remove", join(path, name), err)
 		}
 	}
 }

@@ -12,7 +12,7 @@ var virtiofsSysfs = "/sys/fs/virtiofs"
 
 // mountShares mounts the root tag read-only at /sysroot, then each extra
 // tag at /run/mnt/TAG.
-func mountShares(c config) error {
+func mountShares(c *config) error {
 	deadline := now() + int64(c.timeout)*1e6
 	if err := mountVirtiofs(c.rootTag, sysroot, true, deadline); err != nil {
 		return err
@@ -40,9 +40,9 @@ func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
 	pause := int64(1000) // microseconds
 	for {
 		t := now()
-		err := unix.Mount(tag, target, "virtiofs", flags, "")
+		err := mount(tag, target, "virtiofs", flags, "")
 		k := now() - t
-		if err == nil {
+		if err == 0 {
 			mode := "rw"
 			if readOnly {
 				mode = "ro"
@@ -72,13 +72,13 @@ func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
 // knownTags describes the tags the kernel has devices for.
 func knownTags() string {
 	devs, err := readDirNames(virtiofsSysfs)
-	if err != nil {
+	if err != 0 {
 		return "the kernel lists no tags (" + virtiofsSysfs + " needs Linux 6.9)"
 	}
 	var tags string
 	for _, d := range devs {
 		t, err := readFile(virtiofsSysfs + "/" + d + "/tag")
-		if err != nil {
+		if err != 0 {
 			continue
 		}
 		if tags != "" {
@@ -92,34 +92,16 @@ func knownTags() string {
 	return "the kernel has " + tags
 }
 
-func sleep(us int64) {
-	ts := unix.NsecToTimespec(us * 1000)
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-	}
-}
-
-// readFile reads a small file whole.
-func readFile(path string) (string, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+// readFile reads a small file, such as /proc/cmdline, in one read: the
+// kernel's seq files and sysfs attributes hand out all they have at once.
+func readFile(path string) (string, unix.Errno) {
+	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != 0 {
 		return "", err
 	}
-	defer unix.Close(fd)
-	var s []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if n == 0 {
-			return string(s), nil
-		}
-		s = append(s, buf[:n]...)
-	}
+	b, err := readBuf(fd) // COMMAND_LINE_SIZE is at most 4096
+	closeFD(fd)
+	return string(b), err
 }
 
 func trimNewline(s string) string {

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The system calls of /init all go through sys. The wrappers of
+// golang.org/x/sys/unix are general (a NUL check with an error return for
+// every string, many arguments we never pass) and each costs a few hundred
+// bytes of code and tables; this binary has a size budget, and with one
+// call site for the kernel the wrappers below are small enough to inline.
+// Only the *at forms exist on arm64, so they are used everywhere.
+//
+// Memory handed to the kernel must stay where it is until the call
+// returns. cstr keeps its strings reachable in pinned until then; the
+// buffers that the kernel fills are package variables, never on the stack
+// (which moves when it grows).
+
+// pinned holds the C strings of the system call being prepared.
+var pinned [][]byte
+
+// cstr returns s as a NUL-terminated C string for the next sys call. Our
+// strings come from the kernel command line and fixed tables; none holds
+// a NUL.
+//
+//go:noinline
+func cstr(s string) uintptr {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	pinned = append(pinned, b)
+	return uintptr(unsafe.Pointer(&b[0]))
+}
+
+// sys makes one system call. Its errno stays a unix.Errno, 0 for success,
+// until it becomes part of an error: comparing numbers is cheaper than
+// comparing interfaces.
+//
+//go:noinline
+func sys(trap, a1, a2, a3, a4, a5 uintptr) (uintptr, unix.Errno) {
+	r, _, e := unix.Syscall6(trap, a1, a2, a3, a4, a5, 0)
+	clear(pinned)
+	pinned = pinned[:0]
+	return r, e
+}
+
+// atFDCWD is AT_FDCWD (-100) as the kernel receives it.
+const atFDCWD = ^uintptr(99)
+
+// open and openat pass flags as given: the console must stay open across
+// exec, so the callers add O_CLOEXEC themselves.
+func open(path string, flags int) (int, unix.Errno) { return openat(atFDCWD, path, flags) }
+
+func openat(dir uintptr, path string, flags int) (int, unix.Errno) {
+	fd, err := sys(unix.SYS_OPENAT, dir, cstr(path), uintptr(flags), 0, 0)
+	return int(fd), err
+}
+
+func closeFD(fd int) { sys(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0) }
+
+// ioBuf receives what read and getdents return.
+var ioBuf [8192]byte
+
+// readBuf reads once into ioBuf.
+func readBuf(fd int) ([]byte, unix.Errno) {
+	n, err := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+	return ioBuf[:n&^(n>>63)], err // n is -1 on error
+}
+
+// getdents reads directory entries into ioBuf.
+func getdents(fd int) ([]byte, unix.Errno) {
+	n, err := sys(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+	return ioBuf[:n&^(n>>63)], err
+}
+
+// write writes s whole, retrying short writes and EINTR.
+func write(fd int, s string) {
+	for len(s) > 0 {
+		n, err := sys(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(len(s)), 0, 0)
+		runtime.KeepAlive(s)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != 0 || n == 0 {
+			return
+		}
+		s = s[n:]
+	}
+}
+
+func mkdir(path string, mode uint32) unix.Errno {
+	_, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(path), uintptr(mode), 0, 0)
+	return err
+}
+
+func mknod(path string, mode uint32, dev uint64) unix.Errno {
+	_, err := sys(unix.SYS_MKNODAT, atFDCWD, cstr(path), uintptr(mode), uintptr(dev), 0)
+	return err
+}
+
+func symlink(target, path string) unix.Errno {
+	_, err := sys(unix.SYS_SYMLINKAT, cstr(target), atFDCWD, cstr(path), 0, 0)
+	return err
+}
+
+func unlinkat(dir int, name string, flags int) unix.Errno {
+	_, err := sys(unix.SYS_UNLINKAT, uintptr(dir), cstr(name), uintptr(flags), 0, 0)
+	return err
+}
+
+func mount(source, target, fstype string, flags uintptr, data string) unix.Errno {
+	_, err := sys(unix.SYS_MOUNT, cstr(source), cstr(target), cstr(fstype), flags, cstr(data))
+	return err
+}
+
+func umount(target string, flags int) unix.Errno {
+	_, err := sys(unix.SYS_UMOUNT2, cstr(target), uintptr(flags), 0, 0, 0)
+	return err
+}
+
+func chdir(path string) unix.Errno {
+	_, err := sys(unix.SYS_CHDIR, cstr(path), 0, 0, 0, 0)
+	return err
+}
+
+func chroot(path string) unix.Errno {
+	_, err := sys(unix.SYS_CHROOT, cstr(path), 0, 0, 0, 0)
+	return err
+}
+
+// finitModule is finit_module(2); flags may hold MODULE_INIT_COMPRESSED_FILE.
+func finitModule(fd int, params string, flags int) unix.Errno {
+	_, err := sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(params), uintptr(flags), 0, 0)
+	return err
+}
+
+func reboot(cmd int) {
+	sys(unix.SYS_REBOOT, unix.LINUX_REBOOT_MAGIC1, unix.LINUX_REBOOT_MAGIC2, uintptr(cmd), 0, 0)
+}
+
+// tcdrain waits until the console has sent what was written to it: TCSBRK
+// with a non-zero argument is tcdrain(3).
+func tcdrain(fd int) { sys(unix.SYS_IOCTL, uintptr(fd), unix.TCSBRK, 1, 0, 0) }
+
+// execve is execve(2) without package syscall's Exec, which brings the
+// fork lock and rlimit handling that PID 1 has no use for.
+func execve(path string, argv, env []string) unix.Errno {
+	a, e := cStrings(argv), cStrings(env)
+	_, err := sys(unix.SYS_EXECVE, cstr(path), uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(e)
+	return err
+}
+
+// cStrings makes a NULL-terminated array of C strings.
+func cStrings(s []string) []uintptr {
+	a := make([]uintptr, len(s)+1)
+	for i, v := range s {
+		a[i] = cstr(v)
+	}
+	return a
+}
+
+// timespec is filled by clock_gettime and read by nanosleep.
+var timespec unix.Timespec
+
+// now returns CLOCK_BOOTTIME in microseconds: the clock that starts at the
+// kernel's boot, so the figures compare with the kernel's own timestamps.
+func now() int64 {
+	sys(unix.SYS_CLOCK_GETTIME, unix.CLOCK_BOOTTIME, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
+	return timespec.Sec*1e6 + timespec.Nsec/1e3
+}
+
+// sleep pauses for us microseconds.
+func sleep(us int64) {
+	timespec = unix.NsecToTimespec(us * 1000)
+	for {
+		if _, err := sys(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&timespec)), uintptr(unsafe.Pointer(&timespec)), 0, 0, 0); err != unix.EINTR {
+			return
+		}
+	}
+}
+
+// statfsBuf receives statfs(2).
+var statfsBuf unix.Statfs_t
+
+// fsType returns the filesystem magic of path (statfs f_type).
+func fsType(path string) (int64, unix.Errno) {
+	_, err := sys(unix.SYS_STATFS, cstr(path), uintptr(unsafe.Pointer(&statfsBuf)), 0, 0, 0)
+	return int64(statfsBuf.Type), err
+}
+
+// fileInfo is what /init needs of a file: its type and permission bits,
+// and its device and inode, which tell mount points apart.
+type fileInfo struct {
+	mode     uint32
+	dev, ino uint64
+}
+
+func (fi fileInfo) isDir() bool { return fi.mode&unix.S_IFMT == unix.S_IFDIR }
+
+// statxBuf receives statx(2).
+var statxBuf unix.Statx_t
+
+// stat is statx(2), the one stat call that has the same number and
+// structure on every architecture. flags takes AT_SYMLINK_NOFOLLOW and
+// AT_EMPTY_PATH (with path "" to describe dir itself).
+func stat(dir uintptr, path string, flags int) (fileInfo, unix.Errno) {
+	_, err := sys(unix.SYS_STATX, dir, cstr(path), uintptr(flags),
+		unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO, uintptr(unsafe.Pointer(&statxBuf)))
+	st := &statxBuf
+	return fileInfo{uint32(st.Mode), uint64(st.Dev_major)<<32 | uint64(st.Dev_minor), st.Ino}, err
+}
