@@ -8,6 +8,7 @@ var cmdlinePath = "/proc/cmdline"
 type share struct {
 	tag      string
 	readOnly bool
+	_        noCompare
 }
 
 // modParam is one `MODULE.PARAM=VALUE` word, with MODULE normalized by
@@ -15,7 +16,12 @@ type share struct {
 type modParam struct {
 	module string
 	param  string // "PARAM=VALUE", quoted again when VALUE has spaces
+	_      noCompare
 }
+
+// noCompare makes a struct type incomparable, so the compiler emits no
+// equality function for it: bytes the size budget would rather keep.
+type noCompare [0]func()
 
 // config is what the command line asks of /init.
 type config struct {

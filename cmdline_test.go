@@ -71,12 +71,12 @@ func TestParseCmdline(t *testing.T) {
 		}},
 		{`fuse.max_user_bgreq=7 virtio-pci.force_legacy=1 fuse.x="a b" rd.x=1 .y=2 z.=3`, func(c *config) {
 			c.params = []modParam{
-				{"fuse", "max_user_bgreq=7"},
-				{"virtio_pci", "force_legacy=1"},
-				{"fuse", `x="a b"`},
+				{module: "fuse", param: "max_user_bgreq=7"},
+				{module: "virtio_pci", param: "force_legacy=1"},
+				{module: "fuse", param: `x="a b"`},
 			}
 		}},
-		{"fuse.flag", func(c *config) { c.params = []modParam{{"fuse", "flag"}} }},
+		{"fuse.flag", func(c *config) { c.params = []modParam{{module: "fuse", param: "flag"}} }},
 	}
 	for _, tt := range tests {
 		want := defaultConfig()

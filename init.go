@@ -47,10 +47,10 @@ func main() {
 
 	cmdline, err := readFile(cmdlinePath)
 	if err != 0 {
-		fatal(c, &opError{"read", cmdlinePath, err})
+		fatal(c, fail("read", cmdlinePath, err))
 	}
 	if err := parseCmdline(trimNewline(cmdline), c); err != nil {
-		fatal(c, &opError{"kernel command line", "", err})
+		fatal(c, fail("kernel command line", "", err))
 	}
 	debugOn = c.debug
 	// The kernel's environment for /init, read now: /proc may not reach
@@ -122,7 +122,7 @@ func execInit(c *config) error {
 	}
 	argv := append([]string{baseName(c.init)}, c.args...)
 	debugf(-1, "exec", path)
-	return &opError{"exec", path, execve(path, argv, env)}
+	return fail("exec", path, execve(path, argv, env))
 }
 
 // programEnv adds a PATH to env when it has none.

@@ -7,6 +7,7 @@ type opError struct {
 	op   string // "mount virtiofs", "load module"
 	path string // the object: a path, a tag, a module name
 	err  error
+	_    noCompare
 }
 
 func (e *opError) Error() string {
@@ -21,6 +22,12 @@ func (e *opError) Error() string {
 }
 
 func (e *opError) Unwrap() error { return e.err }
+
+// fail makes an *opError. One function instead of an allocation at every
+// call site keeps the binary small.
+//
+//go:noinline
+func fail(op, path string, err error) error { return &opError{op: op, path: path, err: err} }
 
 // errorString is a plain message, for failures that have no errno.
 type errorString string
@@ -47,7 +54,7 @@ func warn(msg string) {
 
 // warnErr prints a failed operation that does not stop the boot.
 func warnErr(op, path string, err error) {
-	warn((&opError{op, path, err}).Error())
+	warn((fail(op, path, err)).Error())
 }
 
 // debugf prints one timed line when `debug` is on. The format is fixed,

@@ -95,7 +95,7 @@ func loadModules(params []modParam) {
 func loadModule(path, name string, compressed bool, params string) error {
 	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != 0 {
-		return &opError{"load module " + name + ":", "open " + path, err}
+		return fail("load module "+name+":", "open "+path, err)
 	}
 	flags := 0
 	if compressed {
@@ -113,7 +113,7 @@ func loadModule(path, name string, compressed bool, params string) error {
 		debugf(k, "module", name+" already loaded or built in")
 		return nil
 	}
-	return &opError{"load module", name + " (" + path + ")", moduleErr(err, compressed)}
+	return fail("load module", name+" ("+path+")", moduleErr(err, compressed))
 }
 
 // moduleErr explains the errnos of finit_module(2) that have a cause worth

@@ -64,7 +64,7 @@ func mountOne(m apiMount) error {
 		err = 0 // already mounted, e.g. devtmpfs by CONFIG_DEVTMPFS_MOUNT
 	}
 	if err != 0 {
-		return &opError{"mount " + m.fstype + " on", m.target, err}
+		return fail("mount "+m.fstype+" on", m.target, err)
 	}
 	debugf(now()-t, "mount", m.target+" "+m.fstype)
 	return nil
@@ -77,7 +77,7 @@ func mkdirAll(dir string, mode uint32) error {
 			continue
 		}
 		if err := mkdir(dir[:i], mode); err != 0 && err != unix.EEXIST {
-			return &opError{"mkdir", dir[:i], err}
+			return fail("mkdir", dir[:i], err)
 		}
 	}
 	return nil

@@ -20,16 +20,16 @@ func switchRoot() error {
 	}
 	debugf(-1, "delete", "initramfs contents "+msec(now()-t)+" ms")
 	if err := chdir(sysroot); err != 0 {
-		return &opError{"chdir", sysroot, err}
+		return fail("chdir", sysroot, err)
 	}
 	if err := mount(".", "/", "", unix.MS_MOVE, ""); err != 0 {
-		return &opError{"move " + sysroot + " to", "/", err}
+		return fail("move "+sysroot+" to", "/", err)
 	}
 	if err := chroot("."); err != 0 {
-		return &opError{"chroot", sysroot, err}
+		return fail("chroot", sysroot, err)
 	}
 	if err := chdir("/"); err != 0 {
-		return &opError{"chdir", "/", err}
+		return fail("chdir", "/", err)
 	}
 	debugf(-1, "switchroot", sysroot)
 	return nil
@@ -67,14 +67,14 @@ func removeInitramfs(root string) error {
 	}
 	magic, err := fsType(root)
 	if err != 0 {
-		return &opError{"statfs", root, err}
+		return fail("statfs", root, err)
 	}
 	if magic != unix.RAMFS_MAGIC && magic != unix.TMPFS_MAGIC {
 		return errorString("refusing to delete " + root + ": not an initramfs (filesystem magic " + itoa(magic) + ", want ramfs or tmpfs)")
 	}
 	fd, err := open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != 0 {
-		return &opError{"open", root, err}
+		return fail("open", root, err)
 	}
 	fi, err := stat(uintptr(fd), "", unix.AT_EMPTY_PATH)
 	if err == 0 {
@@ -82,7 +82,7 @@ func removeInitramfs(root string) error {
 	}
 	closeFD(fd)
 	if err != 0 {
-		return &opError{"stat", root, err}
+		return fail("stat", root, err)
 	}
 	return nil
 }

@@ -53,12 +53,12 @@ func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
 		// EINVAL: no device has this tag (fs/fuse/virtio_fs.c prints
 		// "tag <X> not found"); ENODEV: no virtiofs filesystem yet.
 		if err != unix.EINVAL && err != unix.ENODEV {
-			return &opError{"mount virtiofs " + tag + " on", target, err}
+			return fail("mount virtiofs "+tag+" on", target, err)
 		}
 		if now() >= deadline {
 			if err == unix.ENODEV {
-				return &opError{"mount virtiofs " + tag + " on", target,
-					errorString("the kernel has no virtiofs filesystem (no such device): build it in or put the virtiofs module and its dependencies into the initrd")}
+				return fail("mount virtiofs "+tag+" on", target,
+					errorString("the kernel has no virtiofs filesystem (no such device): build it in or put the virtiofs module and its dependencies into the initrd"))
 			}
 			return errorString(`virtiofs tag "` + tag + `" not found: ` + knownTags())
 		}
