@@ -127,10 +127,8 @@ func parseCmdline(s string, c *config) error {
 			root = val
 		case "rootfstype":
 			rootType = val
-		case "mount":
-			c.shares = append(c.shares, share{tag: val})
-		case "mount-ro":
-			c.shares = append(c.shares, share{tag: val, readOnly: true})
+		case "mount", "mount-ro":
+			c.shares = append(c.shares, share{tag: val, readOnly: key == "mount-ro"})
 		case "init":
 			if val == "" {
 				return errorString("init= is empty")
@@ -199,32 +197,31 @@ const maxTagLen = 36
 func validateTags(c *config) error {
 	all := append([]share{{tag: c.rootTag}}, c.shares...)
 	for i, s := range all {
-		param := "mount"
-		switch {
-		case i == 0:
-			param = "rootfs"
-		case s.readOnly:
-			param = "mount-ro"
-		}
-		q := `virtiofs tag "` + s.tag + `"`
 		why := ""
 		switch {
 		case s.tag == "":
-			why = "empty virtiofs tag"
+			why = " is empty"
 		case len(s.tag) > maxTagLen:
-			why = q + " is longer than 36 bytes"
+			why = " is longer than 36 bytes"
 		case s.tag == "." || s.tag == "..":
-			why = q + " is not a name"
+			why = " is not a name"
 		case indexByte(s.tag, '/') >= 0:
-			why = q + " contains '/'"
+			why = " contains '/'"
 		}
 		for _, o := range all[:i] {
 			if o.tag == s.tag {
-				why = q + " is given twice"
+				why = " is given twice"
 			}
 		}
 		if why != "" {
-			return errorString(param + "=" + s.tag + ": " + why)
+			param := "mount"
+			switch {
+			case i == 0:
+				param = "rootfs"
+			case s.readOnly:
+				param = "mount-ro"
+			}
+			return errorString(param + "=" + s.tag + `: virtiofs tag "` + s.tag + `"` + why)
 		}
 	}
 	return nil

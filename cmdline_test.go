@@ -96,8 +96,8 @@ func TestParseCmdline(t *testing.T) {
 func TestParseCmdlineErrors(t *testing.T) {
 	long := strings.Repeat("x", 37)
 	tests := []struct{ in, want string }{
-		{"rootfs=", "rootfs=: empty virtiofs tag"},
-		{"mount=", "mount=: empty virtiofs tag"},
+		{"rootfs=", `rootfs=: virtiofs tag "" is empty`},
+		{"mount=", `mount=: virtiofs tag "" is empty`},
 		{"mount-ro=a/b", `mount-ro=a/b: virtiofs tag "a/b" contains '/'`},
 		{"mount=..", `mount=..: virtiofs tag ".." is not a name`},
 		{"mount=.", `mount=.: virtiofs tag "." is not a name`},

@@ -37,14 +37,14 @@ func makeDevNodes() {
 	// mknod applies the umask; the table's modes are meant as written.
 	old := unix.Umask(0)
 	for _, n := range devNodes {
-		err := mknod(n.path, n.mode, unix.Mkdev(n.major, n.minor))
+		_, err := sys(unix.SYS_MKNODAT, atFDCWD, cstr(n.path), uintptr(n.mode), uintptr(unix.Mkdev(n.major, n.minor)), 0)
 		if err != 0 && err != unix.EEXIST { // EEXIST: devtmpfs made it
 			warnErr("mknod", n.path, err)
 		}
 	}
 	unix.Umask(old)
 	for _, l := range devLinks {
-		if err := symlink(l.target, l.path); err != 0 && err != unix.EEXIST {
+		if _, err := sys(unix.SYS_SYMLINKAT, cstr(l.target), atFDCWD, cstr(l.path), 0, 0); err != 0 && err != unix.EEXIST {
 			warnErr("symlink", l.path, err)
 		}
 	}

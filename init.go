@@ -32,6 +32,8 @@ func main() {
 	start := now()
 	c := defaultConfig()
 	defer func() {
+		// A bug must not kill PID 1: the kernel would panic, and a VM
+		// without panic= would hang.
 		if r := recover(); r != nil {
 			fatal(c, errorString("internal error: "+panicString(r)))
 		}
@@ -50,13 +52,13 @@ func main() {
 		fatal(c, fail("read", cmdlinePath, err))
 	}
 	if err := parseCmdline(trimNewline(cmdline), c); err != nil {
-		fatal(c, fail("kernel command line", "", err))
+		fatal(c, errorString("kernel command line: "+err.Error()))
 	}
 	debugOn = c.debug
 	// The kernel's environment for /init, read now: /proc may not reach
 	// the new root.
 	c.env = environ()
-	debugf(-1, "start", "initrd "+version+" started at "+msec(start)+" ms")
+	debugf(-1, "start", "initrd "+version, "started at "+msec(start)+" ms")
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.params)
@@ -87,23 +89,13 @@ func fatal(c *config, err error) {
 	write(1, "initrd: "+what+" (rd.emergency="+c.emergency+")\n")
 	// Let the serial line drain, then flush the page cache of any
 	// writable share.
-	tcdrain(1)
+	sys(unix.SYS_IOCTL, 1, unix.TCSBRK, 1, 0, 0) // TCSBRK with 1 is tcdrain(3)
 	unix.Sync()
 	for {
-		reboot(cmd)
+		sys(unix.SYS_REBOOT, unix.LINUX_REBOOT_MAGIC1, unix.LINUX_REBOOT_MAGIC2, uintptr(cmd), 0, 0)
 		// Reboot fails only without CAP_SYS_BOOT; never return.
 		sleep(1e6)
 	}
-}
-
-func panicString(r any) string {
-	switch v := r.(type) {
-	case error:
-		return v.Error()
-	case string:
-		return v
-	}
-	return "panic"
 }
 
 // defaultPath is the PATH the program gets when the kernel passed none.
@@ -112,37 +104,31 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // execInit replaces /init with the requested program, as PID 1, with the
 // environment the kernel gave /init.
 func execInit(c *config) error {
-	env := programEnv(c.env)
+	env, search := programEnv(c.env)
 	path := c.init
-	if !hasSlash(path) {
+	if indexByte(path, '/') < 0 {
 		var err error
-		if path, err = lookPath(c.init, env); err != nil {
+		if path, err = lookPath(c.init, search); err != nil {
 			return err
 		}
 	}
 	argv := append([]string{baseName(c.init)}, c.args...)
-	debugf(-1, "exec", path)
+	debugf(-1, "exec", path, "")
 	return fail("exec", path, execve(path, argv, env))
 }
 
-// programEnv adds a PATH to env when it has none.
-func programEnv(env []string) []string {
+// programEnv adds a PATH to env when it has none, and returns the PATH.
+func programEnv(env []string) ([]string, string) {
 	for _, e := range env {
 		if len(e) >= 5 && e[:5] == "PATH=" {
-			return env
+			return env, e[5:]
 		}
 	}
-	return append(env, defaultPath)
+	return append(env, defaultPath), defaultPath[5:]
 }
 
-// lookPath finds an executable name in the directories of env's PATH.
-func lookPath(name string, env []string) (string, error) {
-	path := ""
-	for _, e := range env {
-		if len(e) >= 5 && e[:5] == "PATH=" {
-			path = e[5:]
-		}
-	}
+// lookPath finds an executable name in the directories of path.
+func lookPath(name, path string) (string, error) {
 	for _, dir := range split(path, ':') {
 		p := join(dir, name)
 		if fi, err := stat(atFDCWD, p, 0); err == 0 && fi.mode&unix.S_IFMT == unix.S_IFREG && fi.mode&0o111 != 0 {
@@ -150,15 +136,6 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", errorString(`init program "` + name + `" not found in the new root's PATH`)
-}
-
-func hasSlash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 // environ returns the environment the kernel gave /init. It is read from
@@ -187,4 +164,14 @@ func split(s string, sep byte) []string {
 		}
 	}
 	return out
+}
+
+func panicString(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "panic"
 }

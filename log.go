@@ -1,13 +1,16 @@
 package main
 
+import "golang.org/x/sys/unix"
+
 // opError is the one error type of /init: an operation, the object it
-// worked on and the cause. It keeps the errno reachable through Unwrap so
-// callers can ask errors.Is(err, unix.EEXIST).
+// worked on, the errno and, where the errno alone would puzzle, why it
+// happened. Unwrap gives the errno, so errors.Is(err, unix.EEXIST) works.
 type opError struct {
-	op   string // "mount virtiofs", "load module"
-	path string // the object: a path, a tag, a module name
-	err  error
-	_    noCompare
+	op    string // "mount virtiofs rootfs on", "load module"
+	path  string // the object: a path, a tag, a module name
+	errno unix.Errno
+	why   string
+	_     noCompare
 }
 
 func (e *opError) Error() string {
@@ -15,19 +18,29 @@ func (e *opError) Error() string {
 	if e.path != "" {
 		s += " " + e.path
 	}
-	if e.err != nil {
-		s += ": " + e.err.Error()
+	if e.errno != 0 {
+		s += ": " + e.errno.Error()
+	}
+	if e.why != "" {
+		s += ": " + e.why
 	}
 	return s
 }
 
-func (e *opError) Unwrap() error { return e.err }
+func (e *opError) Unwrap() error { return e.errno }
 
 // fail makes an *opError. One function instead of an allocation at every
 // call site keeps the binary small.
 //
 //go:noinline
-func fail(op, path string, err error) error { return &opError{op: op, path: path, err: err} }
+func fail(op, path string, errno unix.Errno) error {
+	return &opError{op: op, path: path, errno: errno}
+}
+
+// failWhy is fail with an explanation.
+func failWhy(op, path string, errno unix.Errno, why string) error {
+	return &opError{op: op, path: path, errno: errno, why: why}
+}
 
 // errorString is a plain message, for failures that have no errno.
 type errorString string
@@ -53,28 +66,30 @@ func warn(msg string) {
 }
 
 // warnErr prints a failed operation that does not stop the boot.
-func warnErr(op, path string, err error) {
-	warn((fail(op, path, err)).Error())
+func warnErr(op, path string, errno unix.Errno) {
+	warn(fail(op, path, errno).Error())
 }
 
 // debugf prints one timed line when `debug` is on. The format is fixed,
 // because the benchmark parses it:
 //
-//	initrd: debug T K STEP DETAIL
+//	initrd: debug T K STEP WHAT [DETAIL]
 //
 // T is CLOCK_BOOTTIME in milliseconds with three decimals, taken when the
-// step ended; K is the time in milliseconds spent inside the step's system
-// call (the kernel's work), or "-" when the step has no single call;
-// STEP is one word; DETAIL is the rest of the line.
-func debugf(kernel int64, step, detail string) {
+// step ended; K is the time in milliseconds since start, the moment just
+// before the step's system call (the kernel's work: finit_module, mount),
+// or "-" when start is -1 and the step has no single call; STEP is one
+// word; WHAT and DETAIL say what it worked on.
+func debugf(start int64, step, what, detail string) {
 	if !debugOn {
 		return
 	}
+	end := now()
 	k := "-"
-	if kernel >= 0 {
-		k = msec(kernel)
+	if start >= 0 {
+		k = msec(end - start)
 	}
-	write(1, "initrd: debug "+msec(now())+" "+k+" "+step+" "+detail+"\n")
+	write(1, "initrd: debug "+msec(end)+" "+k+" "+step+" "+what+" "+detail+"\n")
 }
 
 // msec formats microseconds as milliseconds with three decimals.

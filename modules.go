@@ -1,6 +1,10 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // modulesDir holds the modules the initrd brings, named NNN-name.ko so that
 // byte order is load order (mkvirtinitrd numbers them by dependency).
@@ -8,22 +12,14 @@ var modulesDir = "/usr/lib/modules"
 
 // moduleSuffixes are the file names /init loads; the compressed ones need
 // the kernel to decompress them (CONFIG_MODULE_DECOMPRESS, Linux 6.4+).
-var moduleSuffixes = []struct {
-	suffix     string
-	compressed bool
-}{
-	{".ko", false},
-	{".ko.xz", true},
-	{".ko.zst", true},
-	{".ko.gz", true},
-}
+var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
 
 // moduleFile describes one file of modulesDir: its kernel module name and
 // whether it is compressed. ok is false for files that are not modules.
 func moduleFile(file string) (name string, compressed, ok bool) {
-	for _, s := range moduleSuffixes {
-		if len(file) > len(s.suffix) && file[len(file)-len(s.suffix):] == s.suffix {
-			return normalizeModule(stripOrder(file[:len(file)-len(s.suffix)])), s.compressed, true
+	for i, s := range moduleSuffixes {
+		if len(file) > len(s) && file[len(file)-len(s):] == s {
+			return normalizeModule(stripOrder(file[:len(file)-len(s)])), i > 0, true
 		}
 	}
 	return "", false, false
@@ -102,23 +98,22 @@ func loadModule(path, name string, compressed bool, params string) error {
 		flags = unix.MODULE_INIT_COMPRESSED_FILE
 	}
 	t := now()
-	err = finitModule(fd, params, flags)
-	k := now() - t
+	_, err = sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(params), uintptr(flags), 0, 0)
 	closeFD(fd)
 	switch {
 	case err == 0:
-		debugf(k, "module", name+" "+params)
+		debugf(t, "module", name, params)
 		return nil
 	case err == unix.EEXIST:
-		debugf(k, "module", name+" already loaded or built in")
+		debugf(t, "module", name, "already loaded or built in")
 		return nil
 	}
-	return fail("load module", name+" ("+path+")", moduleErr(err, compressed))
+	return failWhy("load module", name+" ("+path+")", err, moduleErr(err, compressed))
 }
 
 // moduleErr explains the errnos of finit_module(2) that have a cause worth
 // naming (kernel/module/main.c, kernel/module/signing.c).
-func moduleErr(err unix.Errno, compressed bool) error {
+func moduleErr(err unix.Errno, compressed bool) string {
 	why := ""
 	switch {
 	case compressed && (err == unix.EINVAL || err == unix.EOPNOTSUPP):
@@ -132,10 +127,7 @@ func moduleErr(err unix.Errno, compressed bool) error {
 	case err == unix.ENOEXEC:
 		why = "not a valid module for this kernel (corrupt, or built for another kernel)"
 	}
-	if why == "" {
-		return err
-	}
-	return errorString(err.Error() + ": " + why)
+	return why
 }
 
 // readDirNames returns the names in dir, without "." and "..".
@@ -156,14 +148,11 @@ func readDirNames(dir string) ([]string, unix.Errno) {
 func readDirFD(fd int) ([]string, unix.Errno) {
 	var names []string
 	for {
-		buf, err := getdents(fd)
-		if err != 0 {
+		r, err := sys(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+		if err != 0 || r == 0 {
 			return names, err
 		}
-		n := len(buf)
-		if n == 0 {
-			return names, 0
-		}
+		buf, n := ioBuf[:r], int(r)
 		for off := 0; off+19 < n; {
 			reclen := int(buf[off+16]) | int(buf[off+17])<<8
 			if reclen == 0 || off+reclen > n {

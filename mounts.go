@@ -60,13 +60,10 @@ func mountOne(m apiMount) error {
 		warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
 		err = mount(m.fstype, m.target, m.fstype, m.flags, "")
 	}
-	if err == unix.EBUSY && isMountPoint(m.target) {
-		err = 0 // already mounted, e.g. devtmpfs by CONFIG_DEVTMPFS_MOUNT
-	}
 	if err != 0 {
 		return fail("mount "+m.fstype+" on", m.target, err)
 	}
-	debugf(now()-t, "mount", m.target+" "+m.fstype)
+	debugf(t, "mount", m.target, m.fstype)
 	return nil
 }
 
@@ -76,7 +73,7 @@ func mkdirAll(dir string, mode uint32) error {
 		if i < len(dir) && dir[i] != '/' {
 			continue
 		}
-		if err := mkdir(dir[:i], mode); err != 0 && err != unix.EEXIST {
+		if _, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(dir[:i]), uintptr(mode), 0, 0); err != 0 && err != unix.EEXIST {
 			return fail("mkdir", dir[:i], err)
 		}
 	}

@@ -1,6 +1,10 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // movedMounts are moved from the initramfs into the new root; what is
 // mounted below them (/dev/pts, /sys/fs/cgroup, /run/mnt/TAG) moves along.
@@ -18,20 +22,20 @@ func switchRoot() error {
 	if err := removeInitramfs("/"); err != nil {
 		return err
 	}
-	debugf(-1, "delete", "initramfs contents "+msec(now()-t)+" ms")
+	debugf(-1, "delete", "initramfs", "in "+msec(now()-t)+" ms")
 	if err := chdir(sysroot); err != 0 {
 		return fail("chdir", sysroot, err)
 	}
 	if err := mount(".", "/", "", unix.MS_MOVE, ""); err != 0 {
 		return fail("move "+sysroot+" to", "/", err)
 	}
-	if err := chroot("."); err != 0 {
+	if _, err := sys(unix.SYS_CHROOT, cstr("."), 0, 0, 0, 0); err != 0 {
 		return fail("chroot", sysroot, err)
 	}
 	if err := chdir("/"); err != 0 {
 		return fail("chdir", "/", err)
 	}
-	debugf(-1, "switchroot", sysroot)
+	debugf(-1, "switchroot", sysroot, "")
 	return nil
 }
 
@@ -44,7 +48,7 @@ func moveMount(from, to string) {
 	}
 	if fi, err := stat(atFDCWD, to, 0); err != 0 || !fi.isDir() {
 		warn(to + " is not a directory in the new root: unmounting " + from)
-		if err := umount(from, unix.MNT_DETACH); err != 0 {
+		if _, err := sys(unix.SYS_UMOUNT2, cstr(from), unix.MNT_DETACH, 0, 0, 0); err != 0 {
 			warnErr("unmount", from, err)
 		}
 		return
@@ -54,7 +58,7 @@ func moveMount(from, to string) {
 		warnErr("move "+from+" to", to, err)
 		return
 	}
-	debugf(now()-t, "move", from+" "+to)
+	debugf(t, "move", from, to)
 }
 
 // removeInitramfs deletes everything below root that is on root's
@@ -65,7 +69,8 @@ func removeInitramfs(root string) error {
 	if pid := unix.Getpid(); pid != 1 {
 		return errorString("refusing to delete " + root + ": not PID 1 (pid " + itoa(int64(pid)) + ")")
 	}
-	magic, err := fsType(root)
+	_, err := sys(unix.SYS_STATFS, cstr(root), uintptr(unsafe.Pointer(&statfsBuf)), 0, 0, 0)
+	magic := int64(statfsBuf.Type)
 	if err != 0 {
 		return fail("statfs", root, err)
 	}
@@ -96,9 +101,10 @@ func removeContents(fd int, path string, dev uint64) {
 		warnErr("read", path, err)
 	}
 	for _, name := range names {
+		p := join(path, name)
 		fi, err := stat(uintptr(fd), name, unix.AT_SYMLINK_NOFOLLOW)
 		if err != 0 {
-			warnErr("stat", join(path, name), err)
+			warnErr("stat", p, err)
 			continue
 		}
 		flags := 0
@@ -108,17 +114,17 @@ func removeContents(fd int, path string, dev uint64) {
 			}
 			sub, err := openat(uintptr(fd), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 			if err != 0 {
-				warnErr("open", join(path, name), err)
+				warnErr("open", p, err)
 				continue
 			}
-			removeContents(sub, join(path, name), dev)
+			removeContents(sub, p, dev)
 			closeFD(sub)
 			flags = unix.AT_REMOVEDIR
 		}
-		if err := unlinkat(fd, name, flags); err != 0 && err != unix.EBUSY {
+		if _, err := sys(unix.SYS_UNLINKAT, uintptr(fd), cstr(name), uintptr(flags), 0, 0); err != 0 && err != unix.EBUSY {
 			// EBUSY: a directory that is a mount point of the same
 			// filesystem type, e.g. a bind mount; it stays.
-			warnErr("remove", join(path, name), err)
+			warnErr("remove", p, err)
 		}
 	}
 }

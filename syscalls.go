@@ -60,20 +60,8 @@ func openat(dir uintptr, path string, flags int) (int, unix.Errno) {
 
 func closeFD(fd int) { sys(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0) }
 
-// ioBuf receives what read and getdents return.
+// ioBuf receives what read(2) and getdents64(2) return.
 var ioBuf [8192]byte
-
-// readBuf reads once into ioBuf.
-func readBuf(fd int) ([]byte, unix.Errno) {
-	n, err := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
-	return ioBuf[:n&^(n>>63)], err // n is -1 on error
-}
-
-// getdents reads directory entries into ioBuf.
-func getdents(fd int) ([]byte, unix.Errno) {
-	n, err := sys(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
-	return ioBuf[:n&^(n>>63)], err
-}
 
 // write writes s whole, retrying short writes and EINTR.
 func write(fd int, s string) {
@@ -90,33 +78,8 @@ func write(fd int, s string) {
 	}
 }
 
-func mkdir(path string, mode uint32) unix.Errno {
-	_, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(path), uintptr(mode), 0, 0)
-	return err
-}
-
-func mknod(path string, mode uint32, dev uint64) unix.Errno {
-	_, err := sys(unix.SYS_MKNODAT, atFDCWD, cstr(path), uintptr(mode), uintptr(dev), 0)
-	return err
-}
-
-func symlink(target, path string) unix.Errno {
-	_, err := sys(unix.SYS_SYMLINKAT, cstr(target), atFDCWD, cstr(path), 0, 0)
-	return err
-}
-
-func unlinkat(dir int, name string, flags int) unix.Errno {
-	_, err := sys(unix.SYS_UNLINKAT, uintptr(dir), cstr(name), uintptr(flags), 0, 0)
-	return err
-}
-
 func mount(source, target, fstype string, flags uintptr, data string) unix.Errno {
 	_, err := sys(unix.SYS_MOUNT, cstr(source), cstr(target), cstr(fstype), flags, cstr(data))
-	return err
-}
-
-func umount(target string, flags int) unix.Errno {
-	_, err := sys(unix.SYS_UMOUNT2, cstr(target), uintptr(flags), 0, 0, 0)
 	return err
 }
 
@@ -124,25 +87,6 @@ func chdir(path string) unix.Errno {
 	_, err := sys(unix.SYS_CHDIR, cstr(path), 0, 0, 0, 0)
 	return err
 }
-
-func chroot(path string) unix.Errno {
-	_, err := sys(unix.SYS_CHROOT, cstr(path), 0, 0, 0, 0)
-	return err
-}
-
-// finitModule is finit_module(2); flags may hold MODULE_INIT_COMPRESSED_FILE.
-func finitModule(fd int, params string, flags int) unix.Errno {
-	_, err := sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(params), uintptr(flags), 0, 0)
-	return err
-}
-
-func reboot(cmd int) {
-	sys(unix.SYS_REBOOT, unix.LINUX_REBOOT_MAGIC1, unix.LINUX_REBOOT_MAGIC2, uintptr(cmd), 0, 0)
-}
-
-// tcdrain waits until the console has sent what was written to it: TCSBRK
-// with a non-zero argument is tcdrain(3).
-func tcdrain(fd int) { sys(unix.SYS_IOCTL, uintptr(fd), unix.TCSBRK, 1, 0, 0) }
 
 // execve is execve(2) without package syscall's Exec, which brings the
 // fork lock and rlimit handling that PID 1 has no use for.
@@ -185,12 +129,6 @@ func sleep(us int64) {
 
 // statfsBuf receives statfs(2).
 var statfsBuf unix.Statfs_t
-
-// fsType returns the filesystem magic of path (statfs f_type).
-func fsType(path string) (int64, unix.Errno) {
-	_, err := sys(unix.SYS_STATFS, cstr(path), uintptr(unsafe.Pointer(&statfsBuf)), 0, 0, 0)
-	return int64(statfsBuf.Type), err
-}
 
 // fileInfo is what /init needs of a file: its type and permission bits,
 // and its device and inode, which tell mount points apart.

@@ -167,7 +167,7 @@ func TestLookPath(t *testing.T) {
 		unix.Close(fd)
 	}
 	unix.Mkdir(dir+"/sub", 0o755)
-	env := []string{"HOME=/", "PATH=/nonexistent::" + dir}
+	env := "/nonexistent::" + dir
 	if got, err := lookPath("tool", env); err != nil || got != dir+"/tool" {
 		t.Errorf("lookPath(tool) = %q, %v, want %q", got, err, dir+"/tool")
 	}
@@ -176,10 +176,10 @@ func TestLookPath(t *testing.T) {
 			t.Errorf("lookPath(%q) = %q, want an error", name, got)
 		}
 	}
-	if got := programEnv([]string{"A=1"}); len(got) != 2 || got[1] != defaultPath {
-		t.Errorf("programEnv without PATH = %q, want %q added", got, defaultPath)
+	if got, path := programEnv([]string{"A=1"}); len(got) != 2 || got[1] != defaultPath || "PATH="+path != defaultPath {
+		t.Errorf("programEnv without PATH = %q, %q, want %q added", got, path, defaultPath)
 	}
-	if got := programEnv([]string{"PATH=/x"}); len(got) != 1 {
-		t.Errorf("programEnv with PATH = %q, want it unchanged", got)
+	if got, path := programEnv([]string{"PATH=/x"}); len(got) != 1 || path != "/x" {
+		t.Errorf("programEnv with PATH = %q, %q, want it unchanged and /x", got, path)
 	}
 }

@@ -1,6 +1,10 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 const (
 	sysroot   = "/sysroot"
@@ -41,13 +45,12 @@ func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
 	for {
 		t := now()
 		err := mount(tag, target, "virtiofs", flags, "")
-		k := now() - t
 		if err == 0 {
 			mode := "rw"
 			if readOnly {
 				mode = "ro"
 			}
-			debugf(k, "virtiofs", tag+" "+target+" "+mode)
+			debugf(t, "virtiofs", tag, target+" "+mode)
 			return nil
 		}
 		// EINVAL: no device has this tag (fs/fuse/virtio_fs.c prints
@@ -57,8 +60,8 @@ func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
 		}
 		if now() >= deadline {
 			if err == unix.ENODEV {
-				return fail("mount virtiofs "+tag+" on", target,
-					errorString("the kernel has no virtiofs filesystem (no such device): build it in or put the virtiofs module and its dependencies into the initrd"))
+				return failWhy("mount virtiofs "+tag+" on", target, err,
+					"the kernel has no virtiofs filesystem: build it in or put the virtiofs module and its dependencies into the initrd")
 			}
 			return errorString(`virtiofs tag "` + tag + `" not found: ` + knownTags())
 		}
@@ -75,21 +78,15 @@ func knownTags() string {
 	if err != 0 {
 		return "the kernel lists no tags (" + virtiofsSysfs + " needs Linux 6.9)"
 	}
-	var tags string
-	for _, d := range devs {
-		t, err := readFile(virtiofsSysfs + "/" + d + "/tag")
-		if err != 0 {
-			continue
+	tags := "the kernel has no virtio-fs devices"
+	for i, d := range devs {
+		t, _ := readFile(virtiofsSysfs + "/" + d + "/tag")
+		if i == 0 {
+			tags = "the kernel has"
 		}
-		if tags != "" {
-			tags += ", "
-		}
-		tags += `"` + trimNewline(t) + `"`
+		tags += ` "` + trimNewline(t) + `"`
 	}
-	if tags == "" {
-		return "the kernel has no virtio-fs devices"
-	}
-	return "the kernel has " + tags
+	return tags
 }
 
 // readFile reads a small file, such as /proc/cmdline, in one read: the
@@ -99,9 +96,13 @@ func readFile(path string) (string, unix.Errno) {
 	if err != 0 {
 		return "", err
 	}
-	b, err := readBuf(fd) // COMMAND_LINE_SIZE is at most 4096
+	// COMMAND_LINE_SIZE is at most 4096, ioBuf holds 8192.
+	n, err := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+	if err != 0 {
+		n = 0
+	}
 	closeFD(fd)
-	return string(b), err
+	return string(ioBuf[:n]), err
 }
 
 func trimNewline(s string) string {
