@@ -46,13 +46,13 @@ func defaultConfig() *config {
 // outside double quotes, and unquote removes the quotes the kernel
 // removes. The words after the first lone `--` are returned as rest.
 func splitCmdline(s string) (words, rest []string) {
-	dashes := false
+	dashes := -1 // where rest starts in words
 	for {
 		for len(s) > 0 && isSpace(s[0]) {
 			s = s[1:]
 		}
 		if s == "" {
-			return words, rest
+			break
 		}
 		inQuote := false
 		i := 0
@@ -63,15 +63,19 @@ func splitCmdline(s string) (words, rest []string) {
 		}
 		w := unquote(s[:i])
 		s = s[i:]
-		switch {
-		case dashes:
-			rest = append(rest, w)
-		case w == "--":
-			dashes = true
-		default:
-			words = append(words, w)
+		if w == "--" && dashes < 0 {
+			dashes = len(words)
+			continue
 		}
+		words = append(words, w)
 	}
+	switch dashes {
+	case -1:
+		return words, nil
+	case 0:
+		return nil, words
+	}
+	return words[:dashes:dashes], words[dashes:]
 }
 
 // unquote removes a quote that opens the word or its value (`"k=v"`,
@@ -116,17 +120,9 @@ func isSpace(c byte) bool {
 // Errors name the word at fault; the caller treats them as fatal.
 func parseCmdline(s string, c *config) error {
 	words, rest := splitCmdline(s)
-	var root, rootType string
-	rootfsSet := false
 	for _, w := range words {
 		key, val, _ := cut(w)
 		switch key {
-		case "rootfs":
-			c.rootTag, rootfsSet = val, true
-		case "root":
-			root = val
-		case "rootfstype":
-			rootType = val
 		case "mount", "mount-ro":
 			c.shares = append(c.shares, share{tag: val, readOnly: key == "mount-ro"})
 		case "init":
@@ -157,11 +153,25 @@ func parseCmdline(s string, c *config) error {
 	}
 	// osbuild passes `rootfstype=virtiofs root=rootfs`; rootfs= wins
 	// where both are given, and root= of any other type is not ours.
-	if !rootfsSet && rootType == "virtiofs" && root != "" {
-		c.rootTag = root
+	if tag, ok := lookup(words, "rootfs="); ok {
+		c.rootTag = tag
+	} else if root, _ := lookup(words, "root="); root != "" {
+		if t, _ := lookup(words, "rootfstype="); t == "virtiofs" {
+			c.rootTag = root
+		}
 	}
 	c.args = rest
 	return validateTags(c)
+}
+
+// lookup returns the value of the last word that starts with prefix.
+func lookup(words []string, prefix string) (val string, ok bool) {
+	for _, w := range words {
+		if len(w) >= len(prefix) && w[:len(prefix)] == prefix {
+			val, ok = w[len(prefix):], true
+		}
+	}
+	return val, ok
 }
 
 // moduleParam recognises MODULE.PARAM=VALUE. The kernel keeps such words

@@ -67,10 +67,3 @@ func ensureConsole() {
 		}
 	}
 }
-
-// openKmsg opens /dev/kmsg so warnings and errors reach the kernel log.
-func openKmsg() {
-	if fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC); err == 0 {
-		kmsgFD = fd
-	}
-}

@@ -44,7 +44,10 @@ func main() {
 		fatal(c, err)
 	}
 	ensureConsole()
-	openKmsg()
+	// Warnings and errors go to the kernel log too.
+	if fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC); err == 0 {
+		kmsgFD = fd
+	}
 	makeDevNodes()
 
 	cmdline, err := readFile(cmdlinePath)
@@ -55,9 +58,14 @@ func main() {
 		fatal(c, errorString("kernel command line: "+err.Error()))
 	}
 	debugOn = c.debug
-	// The kernel's environment for /init, read now: /proc may not reach
-	// the new root.
-	c.env = environ()
+	// The kernel's environment for /init, read now, as /proc may not
+	// reach the new root; and from /proc rather than through package
+	// syscall, whose copy brings locks and more code.
+	env, err := readFile("/proc/self/environ")
+	if err != 0 {
+		warnErr("read", "/proc/self/environ", err)
+	}
+	c.env = split(env, 0)
 	debugf(-1, "start", "initrd "+version, "started at "+msec(start)+" ms")
 
 	// Modules before mounts: virtiofs and its transport may be modules.
@@ -76,7 +84,7 @@ func main() {
 func fatal(c *config, err error) {
 	line := "initrd: " + err.Error() + "\n"
 	write(1, line)
-	if kmsgFD >= 0 {
+	if kmsgFD > 0 {
 		write(kmsgFD, "<2>"+line) // KERN_CRIT
 	}
 	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
@@ -136,17 +144,6 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	return "", errorString(`init program "` + name + `" not found in the new root's PATH`)
-}
-
-// environ returns the environment the kernel gave /init. It is read from
-// /proc/self/environ rather than through package syscall, whose copy
-// brings locks and more code.
-func environ() []string {
-	data, err := readFile("/proc/self/environ")
-	if err != 0 {
-		warnErr("read", "/proc/self/environ", err)
-	}
-	return split(data, 0)
 }
 
 // split cuts s at every sep and drops the empty pieces.

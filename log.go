@@ -51,15 +51,15 @@ func (e errorString) Error() string { return string(e) }
 // /dev/console) and, for warnings and fatal errors, also to /dev/kmsg so
 // the message lands in the kernel log that a later `dmesg` shows.
 var (
-	debugOn bool      // set by the `debug` command-line word
-	kmsgFD  int  = -1 // /dev/kmsg once devtmpfs is mounted
+	debugOn bool // set by the `debug` command-line word
+	kmsgFD  int  // /dev/kmsg once devtmpfs is mounted; 0 (the console) before
 )
 
 // warn prints a message that does not stop the boot.
 func warn(msg string) {
 	line := "initrd: " + msg + "\n"
 	write(1, line)
-	if kmsgFD >= 0 {
+	if kmsgFD > 0 {
 		// <4> is KERN_WARNING; the kernel adds its own timestamp.
 		write(kmsgFD, "<4>"+line)
 	}

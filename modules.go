@@ -77,38 +77,32 @@ func loadModules(params []modParam) {
 	}
 	sortStrings(names)
 	for _, file := range names {
+		path := modulesDir + "/" + file
 		name, compressed, ok := moduleFile(file)
 		if !ok {
-			warn("skip " + modulesDir + "/" + file + ": not a kernel module")
+			warn("skip " + path + ": not a kernel module")
 			continue
 		}
-		if err := loadModule(modulesDir+"/"+file, name, compressed, paramsFor(name, params)); err != nil {
-			warn(err.Error())
+		p := paramsFor(name, params)
+		flags := 0
+		if compressed {
+			flags = unix.MODULE_INIT_COMPRESSED_FILE
+		}
+		t := now()
+		fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
+		if err == 0 {
+			_, err = sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(p), uintptr(flags), 0, 0)
+			closeFD(fd)
+		}
+		switch err {
+		case 0:
+			debugf(t, "module", name, p)
+		case unix.EEXIST:
+			debugf(t, "module", name, "already loaded or built in")
+		default:
+			warn(failWhy("load module", name+" ("+path+")", err, moduleErr(err, compressed)).Error())
 		}
 	}
-}
-
-func loadModule(path, name string, compressed bool, params string) error {
-	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != 0 {
-		return fail("load module "+name+":", "open "+path, err)
-	}
-	flags := 0
-	if compressed {
-		flags = unix.MODULE_INIT_COMPRESSED_FILE
-	}
-	t := now()
-	_, err = sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(params), uintptr(flags), 0, 0)
-	closeFD(fd)
-	switch {
-	case err == 0:
-		debugf(t, "module", name, params)
-		return nil
-	case err == unix.EEXIST:
-		debugf(t, "module", name, "already loaded or built in")
-		return nil
-	}
-	return failWhy("load module", name+" ("+path+")", err, moduleErr(err, compressed))
 }
 
 // moduleErr explains the errnos of finit_module(2) that have a cause worth

@@ -37,58 +37,41 @@ var apiMounts = []apiMount{
 // printed and the boot goes on; a failure of a fatal one is returned.
 func mountAPI() error {
 	for _, m := range apiMounts {
-		if err := mountOne(m); err != nil {
-			if m.fatal {
-				return err
-			}
-			warn(err.Error())
+		t := now()
+		err := mkdirAll(m.target)
+		if err == 0 {
+			err = mount(m.fstype, m.target, m.fstype, m.flags, m.data)
+		}
+		if err == unix.EINVAL && m.data != "" {
+			// A kernel without a feature rejects its option with EINVAL
+			// (the original tool's `seclabel` on kernels without
+			// SELinux): mount without the options rather than not at all.
+			warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
+			err = mount(m.fstype, m.target, m.fstype, m.flags, "")
+		}
+		switch {
+		case err == 0:
+			debugf(t, "mount", m.target, m.fstype)
+		case m.fatal:
+			return fail("mount "+m.fstype+" on", m.target, err)
+		default:
+			warnErr("mount "+m.fstype+" on", m.target, err)
 		}
 	}
 	return nil
 }
 
-func mountOne(m apiMount) error {
-	if err := mkdirAll(m.target, 0o755); err != nil {
-		return err
-	}
-	t := now()
-	err := mount(m.fstype, m.target, m.fstype, m.flags, m.data)
-	if err == unix.EINVAL && m.data != "" {
-		// A kernel without a feature rejects its option with EINVAL (the
-		// original tool's `seclabel` on kernels without SELinux): mount
-		// without the options rather than not at all.
-		warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
-		err = mount(m.fstype, m.target, m.fstype, m.flags, "")
-	}
-	if err != 0 {
-		return fail("mount "+m.fstype+" on", m.target, err)
-	}
-	debugf(t, "mount", m.target, m.fstype)
-	return nil
-}
-
-// mkdirAll creates dir and its missing parents.
-func mkdirAll(dir string, mode uint32) error {
+// mkdirAll creates dir and its missing parents, with mode 0755.
+func mkdirAll(dir string) unix.Errno {
 	for i := 1; i <= len(dir); i++ {
 		if i < len(dir) && dir[i] != '/' {
 			continue
 		}
-		if _, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(dir[:i]), uintptr(mode), 0, 0); err != 0 && err != unix.EEXIST {
-			return fail("mkdir", dir[:i], err)
+		if _, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(dir[:i]), 0o755, 0, 0); err != 0 && err != unix.EEXIST {
+			return err
 		}
 	}
-	return nil
-}
-
-func parentDir(p string) string {
-	i := len(p) - 1
-	for i > 0 && p[i] != '/' {
-		i--
-	}
-	if i <= 0 {
-		return "/"
-	}
-	return p[:i]
+	return 0
 }
 
 // baseName returns the last element of a slash-separated path.
@@ -98,14 +81,4 @@ func baseName(p string) string {
 		i--
 	}
 	return p[i:]
-}
-
-// isMountPoint tells whether dir is on another filesystem than its parent.
-func isMountPoint(dir string) bool {
-	fi, err := stat(atFDCWD, dir, 0)
-	if err != 0 {
-		return false
-	}
-	parent, err := stat(atFDCWD, dir+"/..", 0)
-	return err == 0 && (fi.dev != parent.dev || fi.ino == parent.ino)
 }

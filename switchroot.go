@@ -23,7 +23,7 @@ func switchRoot() error {
 		return err
 	}
 	debugf(-1, "delete", "initramfs", "in "+msec(now()-t)+" ms")
-	if err := chdir(sysroot); err != 0 {
+	if _, err := sys(unix.SYS_CHDIR, cstr(sysroot), 0, 0, 0, 0); err != 0 {
 		return fail("chdir", sysroot, err)
 	}
 	if err := mount(".", "/", "", unix.MS_MOVE, ""); err != 0 {
@@ -32,7 +32,7 @@ func switchRoot() error {
 	if _, err := sys(unix.SYS_CHROOT, cstr("."), 0, 0, 0, 0); err != 0 {
 		return fail("chroot", sysroot, err)
 	}
-	if err := chdir("/"); err != 0 {
+	if _, err := sys(unix.SYS_CHDIR, cstr("/"), 0, 0, 0, 0); err != 0 {
 		return fail("chdir", "/", err)
 	}
 	debugf(-1, "switchroot", sysroot, "")
@@ -41,21 +41,23 @@ func switchRoot() error {
 
 // moveMount moves the mount at from to to. The new root is read-only, so a
 // missing to cannot be created: from is then detached instead, and the
-// program runs without it.
+// program runs without it. EINVAL means from is not a mount point: an
+// optional mount that failed earlier and was reported then.
 func moveMount(from, to string) {
-	if !isMountPoint(from) {
-		return // an optional mount that failed earlier
-	}
 	if fi, err := stat(atFDCWD, to, 0); err != 0 || !fi.isDir() {
-		warn(to + " is not a directory in the new root: unmounting " + from)
-		if _, err := sys(unix.SYS_UMOUNT2, cstr(from), unix.MNT_DETACH, 0, 0, 0); err != 0 {
+		_, err := sys(unix.SYS_UMOUNT2, cstr(from), unix.MNT_DETACH, 0, 0, 0)
+		if err == 0 {
+			warn(to + " is not a directory in the new root: unmounted " + from)
+		} else if err != unix.EINVAL {
 			warnErr("unmount", from, err)
 		}
 		return
 	}
 	t := now()
 	if err := mount(from, to, "", unix.MS_MOVE, ""); err != 0 {
-		warnErr("move "+from+" to", to, err)
+		if err != unix.EINVAL {
+			warnErr("move "+from+" to", to, err)
+		}
 		return
 	}
 	debugf(t, "move", from, to)

@@ -83,28 +83,21 @@ func mount(source, target, fstype string, flags uintptr, data string) unix.Errno
 	return err
 }
 
-func chdir(path string) unix.Errno {
-	_, err := sys(unix.SYS_CHDIR, cstr(path), 0, 0, 0, 0)
-	return err
-}
-
 // execve is execve(2) without package syscall's Exec, which brings the
-// fork lock and rlimit handling that PID 1 has no use for.
+// fork lock and rlimit handling that PID 1 has no use for. argv and env
+// go into one array: argv, NULL, env, NULL.
 func execve(path string, argv, env []string) unix.Errno {
-	a, e := cStrings(argv), cStrings(env)
-	_, err := sys(unix.SYS_EXECVE, cstr(path), uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0)
-	runtime.KeepAlive(a)
-	runtime.KeepAlive(e)
-	return err
-}
-
-// cStrings makes a NULL-terminated array of C strings.
-func cStrings(s []string) []uintptr {
-	a := make([]uintptr, len(s)+1)
-	for i, v := range s {
+	a := make([]uintptr, len(argv)+1+len(env)+1)
+	e := a[len(argv)+1:]
+	for i, v := range argv {
 		a[i] = cstr(v)
 	}
-	return a
+	for i, v := range env {
+		e[i] = cstr(v)
+	}
+	_, err := sys(unix.SYS_EXECVE, cstr(path), uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0)
+	runtime.KeepAlive(a)
+	return err
 }
 
 // timespec is filled by clock_gettime and read by nanosleep.

@@ -183,3 +183,14 @@ func TestLookPath(t *testing.T) {
 		t.Errorf("programEnv with PATH = %q, %q, want it unchanged and /x", got, path)
 	}
 }
+
+func parentDir(p string) string {
+	i := len(p) - 1
+	for i > 0 && p[i] != '/' {
+		i--
+	}
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}

@@ -34,8 +34,8 @@ func mountShares(c *config) error {
 // the filesystem is not there yet is retried with a growing pause until
 // the deadline.
 func mountVirtiofs(tag, target string, readOnly bool, deadline int64) error {
-	if err := mkdirAll(target, 0o755); err != nil {
-		return err
+	if err := mkdirAll(target); err != 0 {
+		return fail("mkdir", target, err)
 	}
 	var flags uintptr
 	if readOnly {
