@@ -11,14 +11,6 @@ type share struct {
 	_        noCompare
 }
 
-// modParam is one `MODULE.PARAM=VALUE` word, with MODULE normalized by
-// moduleName's rules.
-type modParam struct {
-	module string
-	param  string // "PARAM=VALUE", quoted again when VALUE has spaces
-	_      noCompare
-}
-
 // noCompare makes a struct type incomparable, so the compiler emits no
 // equality function for it: bytes the size budget would rather keep.
 type noCompare [0]func()
@@ -30,9 +22,9 @@ type config struct {
 	init      string   // the program to exec in the new root
 	args      []string // the words after a lone "--"
 	debug     bool
-	emergency string // "poweroff", "reboot" or "halt"
-	timeout   int    // seconds to wait for a virtiofs tag
-	params    []modParam
+	emergency string   // "poweroff", "reboot" or "halt"
+	timeout   int      // seconds to wait for a virtiofs tag
+	words     []string // every word before "--": paramsFor looks there
 	env       []string // the kernel's environment for /init
 }
 
@@ -145,10 +137,6 @@ func parseCmdline(s string, c *config) error {
 				return errorString(w + ": want a number of seconds")
 			}
 			c.timeout = n
-		default:
-			if p, ok := moduleParam(key, val, w); ok {
-				c.params = append(c.params, p)
-			}
 		}
 	}
 	// osbuild passes `rootfstype=virtiofs root=rootfs`; rootfs= wins
@@ -160,7 +148,7 @@ func parseCmdline(s string, c *config) error {
 			c.rootTag = root
 		}
 	}
-	c.args = rest
+	c.args, c.words = rest, words
 	return validateTags(c)
 }
 
@@ -172,30 +160,6 @@ func lookup(words []string, prefix string) (val string, ok bool) {
 		}
 	}
 	return val, ok
-}
-
-// moduleParam recognises MODULE.PARAM=VALUE. The kernel keeps such words
-// to itself and applies them only to built-in modules; for a loadable
-// module whoever loads it must pass them, as modprobe does.
-func moduleParam(key, val, w string) (modParam, bool) {
-	dot := indexByte(key, '.')
-	if dot <= 0 || dot == len(key)-1 || key[:dot] == "rd" {
-		return modParam{}, false
-	}
-	p := w[dot+1:]
-	if hasSpace(val) {
-		p = key[dot+1:] + `="` + val + `"`
-	}
-	return modParam{module: normalizeModule(key[:dot]), param: p}, true
-}
-
-func hasSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if isSpace(s[i]) {
-			return true
-		}
-	}
-	return false
 }
 
 // maxTagLen is the size of the tag field in struct virtio_fs_config

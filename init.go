@@ -69,7 +69,7 @@ func main() {
 	debugf(-1, "start", "initrd "+version, "started at "+msec(start)+" ms")
 
 	// Modules before mounts: virtiofs and its transport may be modules.
-	loadModules(c.params)
+	loadModules(c.words)
 	if err := mountShares(c); err != nil {
 		fatal(c, err)
 	}

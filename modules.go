@@ -48,17 +48,29 @@ func normalizeModule(s string) string {
 	return s
 }
 
-// paramsFor joins the command line's parameters for one module, in the
-// form finit_module takes them ("a=1 b=2").
-func paramsFor(module string, params []modParam) string {
+// paramsFor collects the MODULE.PARAM=VALUE words for one module, in the
+// form finit_module takes them ("a=1 b=2"). The kernel applies such words
+// only to built-in modules; for a loadable one whoever loads it must pass
+// them, as modprobe does.
+func paramsFor(module string, words []string) string {
 	s := ""
-	for _, p := range params {
-		if p.module == module {
-			if s != "" {
-				s += " "
-			}
-			s += p.param
+	for _, w := range words {
+		key, val, _ := cut(w)
+		dot := indexByte(key, '.')
+		if dot <= 0 || dot == len(key)-1 || normalizeModule(key[:dot]) != module {
+			continue
 		}
+		p := w[dot+1:]
+		for i := 0; i < len(val); i++ {
+			if isSpace(val[i]) {
+				p = key[dot+1:] + `="` + val + `"` // quoted again, as it came
+				break
+			}
+		}
+		if s != "" {
+			s += " "
+		}
+		s += p
 	}
 	return s
 }
@@ -66,7 +78,7 @@ func paramsFor(module string, params []modParam) string {
 // loadModules loads every module in modulesDir in byte-wise name order. A
 // module that fails to load is reported and skipped: the virtiofs mount
 // that follows tells whether it mattered.
-func loadModules(params []modParam) {
+func loadModules(words []string) {
 	names, err := readDirNames(modulesDir)
 	if err == unix.ENOENT {
 		return // an initrd for a kernel with everything built in
@@ -83,7 +95,7 @@ func loadModules(params []modParam) {
 			warn("skip " + path + ": not a kernel module")
 			continue
 		}
-		p := paramsFor(name, params)
+		p := paramsFor(name, words)
 		flags := 0
 		if compressed {
 			flags = unix.MODULE_INIT_COMPRESSED_FILE

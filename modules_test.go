@@ -35,16 +35,16 @@ func TestModuleFile(t *testing.T) {
 
 func TestParamsFor(t *testing.T) {
 	c := defaultConfig()
-	if err := parseCmdline(`fuse.max_user_bgreq=7 virtio-pci.force_legacy=1 fuse.max_user_congthresh=9 virtio_pci.x="a b"`, c); err != nil {
+	if err := parseCmdline(`fuse.max_user_bgreq=7 virtio-pci.force_legacy=1 fuse.max_user_congthresh=9 virtio_pci.x="a b" rd.x=1 .y=2 z.=3 fuse.flag -- fuse.after=1`, c); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ module, want string }{
-		{"fuse", "max_user_bgreq=7 max_user_congthresh=9"},
+		{"fuse", "max_user_bgreq=7 max_user_congthresh=9 flag"},
 		{"virtio_pci", `force_legacy=1 x="a b"`},
 		{"virtiofs", ""},
 	}
 	for _, tt := range tests {
-		if got := paramsFor(tt.module, c.params); got != tt.want {
+		if got := paramsFor(tt.module, c.words); got != tt.want {
 			t.Errorf("paramsFor(%q) = %q, want %q", tt.module, got, tt.want)
 		}
 	}
