@@ -1,0 +1,168 @@
+package vm
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestQemuArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Config
+		p    plan
+		want string
+	}{{
+		name: "q35, TCG, no shares",
+		c:    Config{Machine: "q35", Kernel: "/k", Initrd: "/i", Append: "console=ttyS0", Memory: "1G", CPUs: 1},
+		p:    plan{accel: "tcg", cpu: "max"},
+		want: "-nodefaults -no-user-config -display none -machine q35 -accel tcg -cpu max -smp 1 " +
+			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -initrd /i -append console=ttyS0 -serial stdio",
+	}, {
+		name: "microvm, two shares, no reboot, parameters",
+		c: Config{Machine: "microvm", Kernel: "/k", Initrd: "/i", Append: "quiet -- a b", Memory: "512M", CPUs: 2, NoReboot: true,
+			Shares: []Share{{Tag: "rootfs", Path: "/r", ReadOnly: true}, {Tag: "x", Path: "/x"}}},
+		p: plan{accel: "tcg", cpu: "max", sockets: []string{"/t/fs0.sock", "/t/fs1.sock"}, params: []string{"reboot=t", "tsc_early_khz=1000"}},
+		want: "-nodefaults -no-user-config -display none -machine microvm,rtc=on,x-option-roms=off -accel tcg -cpu max -smp 2 " +
+			"-m 512M -object memory-backend-memfd,id=mem0,size=512M,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -initrd /i -append 'reboot=t tsc_early_khz=1000 quiet -- a b' -serial stdio -no-reboot " +
+			"-global virtio-mmio.force-legacy=false " +
+			"-chardev socket,id=fs0,path=/t/fs0.sock -device vhost-user-fs-device,queue-size=1024,chardev=fs0,tag=rootfs " +
+			"-chardev socket,id=fs1,path=/t/fs1.sock -device vhost-user-fs-device,queue-size=1024,chardev=fs1,tag=x",
+	}, {
+		name: "pc, KVM, icount, no initrd, extra arguments, commas escaped",
+		c: Config{Machine: "pc", Kernel: "/k", Append: "", Memory: "2G", CPUs: 1, Icount: true,
+			Shares: []Share{{Tag: "a,b", Path: "/a"}}, ExtraArgs: []string{"-device", "virtio-serial"}},
+		p: plan{accel: "kvm", cpu: "host", sockets: []string{"/t,u/fs0.sock"}},
+		want: "-nodefaults -no-user-config -display none -machine pc -accel kvm -cpu host -smp 1 " +
+			"-m 2G -object memory-backend-memfd,id=mem0,size=2G,share=on -numa node,memdev=mem0 " +
+			"-icount shift=0,sleep=off -kernel /k -append '' -serial stdio " +
+			"-chardev socket,id=fs0,path=/t,,u/fs0.sock -device vhost-user-fs-pci,queue-size=1024,chardev=fs0,tag=a,,b " +
+			"-device virtio-serial",
+	}, {
+		name: "virt on aarch64",
+		c:    Config{Arch: "aarch64", Machine: "virt", Kernel: "/k", Append: "console=ttyAMA0", Memory: "1G", CPUs: 1},
+		p:    plan{accel: "tcg", cpu: "cortex-a57"},
+		want: "-nodefaults -no-user-config -display none -machine virt -accel tcg -cpu cortex-a57 -smp 1 " +
+			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -append console=ttyAMA0 -serial stdio",
+	}}
+	for _, tt := range tests {
+		params := append([]string(nil), tt.p.params...)
+		if got := shellQuote(qemuArgs(tt.c, tt.p)); got != tt.want {
+			t.Errorf("%s: qemuArgs =\n%s\nwant\n%s", tt.name, got, tt.want)
+		}
+		if strings.Join(params, " ") != strings.Join(tt.p.params, " ") {
+			t.Errorf("%s: qemuArgs changed the plan's parameters to %q", tt.name, tt.p.params)
+		}
+	}
+}
+
+// TestMachines checks the table of machines: what each needs is there,
+// and nothing is given to the wrong one.
+func TestMachines(t *testing.T) {
+	for name, m := range machines {
+		if _, ok := tcgCPU[m.arch]; !ok {
+			t.Errorf("machine %s: architecture %q has no TCG CPU model", name, m.arch)
+		}
+		if !strings.HasPrefix(m.option, name) {
+			t.Errorf("machine %s: -machine %s", name, m.option)
+		}
+		mmio := name == "microvm"
+		if got := m.fsDevice == "vhost-user-fs-device"; got != mmio {
+			t.Errorf("machine %s: device %s", name, m.fsDevice)
+		}
+		if got := strings.Contains(strings.Join(m.globals, " "), "virtio-mmio.force-legacy=false"); got != mmio {
+			t.Errorf("machine %s: modern virtio-mmio forced = %v, want %v", name, got, mmio)
+		}
+		if strings.Contains(m.option, "acpi=off") {
+			t.Errorf("machine %s: ACPI is off, but the guest finds virtio-mmio devices through it", name)
+		}
+	}
+	for arch, name := range defaultMachine {
+		if machines[name].arch != arch {
+			t.Errorf("default machine of %s is %s, a machine of %q", arch, name, machines[name].arch)
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"a", "-b=c,d", "/x/y.z"}, "a -b=c,d /x/y.z"},
+		{[]string{"a b", ""}, "'a b' ''"},
+		{[]string{"it's"}, `'it'\''s'`},
+	}
+	for _, tt := range tests {
+		if got := shellQuote(tt.args); got != tt.want {
+			t.Errorf("shellQuote(%q) = %s, want %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Config{Kernel: kernel, Shares: []Share{{Tag: "rootfs", Path: dir}}}.normalize()
+	if err != nil {
+		t.Fatalf("normalize: %v", err)
+	}
+	if c.Arch != "x86_64" || c.Machine != "q35" || c.Memory != "1G" || c.CPUs != 1 {
+		t.Errorf("normalize: defaults %q %q %q %d, want x86_64 q35 1G 1", c.Arch, c.Machine, c.Memory, c.CPUs)
+	}
+	c, err = Config{Arch: "aarch64", Kernel: kernel}.normalize()
+	if err != nil || c.Machine != "virt" {
+		t.Errorf("normalize: aarch64 machine %q, %v; want virt", c.Machine, err)
+	}
+
+	long := strings.Repeat("t", 37)
+	bad := []struct {
+		name string
+		c    Config
+		want string
+	}{
+		{"arch", Config{Arch: "riscv64", Kernel: kernel}, "unknown architecture"},
+		{"machine of another arch", Config{Machine: "virt", Kernel: kernel}, `machine "virt"`},
+		{"unknown machine", Config{Machine: "isapc", Kernel: kernel}, `machine "isapc" is not one of microvm, pc, q35`},
+		{"memory", Config{Memory: "1.5G", Kernel: kernel}, "memory size"},
+		{"cpus", Config{CPUs: -1, Kernel: kernel}, "-1 CPUs"},
+		{"no kernel", Config{}, "no kernel"},
+		{"missing kernel", Config{Kernel: kernel + ".no"}, "no such file"},
+		{"kernel a directory", Config{Kernel: dir}, "not a regular file"},
+		{"missing initrd", Config{Kernel: kernel, Initrd: kernel + ".no"}, "no such file"},
+		{"empty tag", Config{Kernel: kernel, Shares: []Share{{Path: dir}}}, "empty virtiofs tag"},
+		{"long tag", Config{Kernel: kernel, Shares: []Share{{Tag: long, Path: dir}}}, "longer than 36"},
+		{"duplicate tag", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir}, {Tag: "a", Path: dir}}}, `"a" shared twice`},
+		{"missing share", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir + "/no"}}}, "no such file"},
+		{"share a file", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: kernel}}}, "not a directory"},
+	}
+	for _, tt := range bad {
+		_, err := tt.c.normalize()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: normalize = %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestNormalizeRelativeShare(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	c, err := Config{Kernel: kernel, Shares: []Share{{Tag: "here", Path: "."}}}.normalize()
+	if err != nil {
+		t.Fatalf("normalize: %v", err)
+	}
+	if got := c.Shares[0].Path; got != dir {
+		t.Errorf("normalize: share path %q, want %q", got, dir)
+	}
+}

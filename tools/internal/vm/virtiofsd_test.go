@@ -1,0 +1,173 @@
+package vm
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Excerpts of the --help texts of the two implementations.
+const (
+	helpC = `usage: /usr/lib/qemu/virtiofsd [options]
+
+    -h   --help                print help
+    -o cache=<mode>            cache mode. could be one of "auto, always, none"
+    -o source=PATH             shared directory tree
+    --socket-path=PATH         path for the vhost-user socket
+    --fd=FDNUM                 fd number of vhost-user socket
+`
+	helpRust = `Usage: virtiofsd [OPTIONS]
+
+Options:
+      --shared-dir <shared-dir>  Shared directory path
+      --readonly                 Share directory in read-only mode
+      --socket-path <socket-path>  vhost-user socket path
+      --fd <fd>                  File descriptor for the listening socket
+      --sandbox <sandbox>        Sandbox mechanism [default: namespace] [possible values: namespace, chroot, none]
+`
+	helpRustOld = `Usage: virtiofsd [OPTIONS]
+      --shared-dir <shared-dir>  Shared directory path
+      --fd <fd>                  File descriptor for the listening socket
+`
+)
+
+func TestParseDialect(t *testing.T) {
+	tests := []struct {
+		name string
+		help string
+		want dialect
+		err  bool
+	}{
+		{"C", helpC, dialect{}, false},
+		{"Rust", helpRust, dialect{rust: true, readOnly: true}, false},
+		{"Rust without --readonly", helpRustOld, dialect{rust: true}, false},
+		{"something else", "usage: frobnicate [--fast]", dialect{}, true},
+		{"no help", "", dialect{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseDialect(tt.help)
+		if got != tt.want || (err != nil) != tt.err {
+			t.Errorf("%s: parseDialect = %+v, %v; want %+v, error %v", tt.name, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestDialectArgs(t *testing.T) {
+	ro := Share{Tag: "rootfs", Path: "/srv/root", ReadOnly: true}
+	rw := Share{Tag: "store", Path: "/srv/store"}
+	tests := []struct {
+		d    dialect
+		s    Share
+		want string
+	}{
+		{dialect{}, ro, "--fd=3 -o source=/srv/root -o sandbox=chroot -o cache=always"},
+		{dialect{}, rw, "--fd=3 -o source=/srv/store -o sandbox=chroot -o cache=always"},
+		{dialect{rust: true, readOnly: true}, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always --readonly"},
+		{dialect{rust: true, readOnly: true}, rw, "--fd=3 --shared-dir=/srv/store --sandbox=none --cache=always"},
+		{dialect{rust: true}, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(tt.d.args(tt.s), " "); got != tt.want {
+			t.Errorf("%v.args(%+v) = %s, want %s", tt.d, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestDialectCheck(t *testing.T) {
+	comma := []Share{{Tag: "a", Path: "/x"}, {Tag: "b", Path: "/a,b"}}
+	if err := (dialect{}).check(comma); err == nil || !strings.Contains(err.Error(), "comma") {
+		t.Errorf("C dialect: check(%v) = %v, want an error about the comma", comma, err)
+	}
+	if err := (dialect{rust: true}).check(comma); err != nil {
+		t.Errorf("Rust dialect: check(%v) = %v, want nil", comma, err)
+	}
+}
+
+// fakeProgram writes an executable script that prints text, with shell
+// builtins only: the tests empty PATH.
+func fakeProgram(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\"; done <<'EOF'\n" + text + "EOF\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindVirtiofsd(t *testing.T) {
+	dir := t.TempDir()
+	libexec := filepath.Join(dir, "libexec", "virtiofsd")
+	qemuDir := filepath.Join(dir, "qemu", "virtiofsd")
+	bin := filepath.Join(dir, "bin", "virtiofsd")
+	old := virtiofsdPaths
+	defer func() { virtiofsdPaths = old }()
+	virtiofsdPaths = []string{libexec, qemuDir}
+	t.Setenv("PATH", filepath.Dir(bin))
+
+	if _, _, err := FindVirtiofsd(); !errors.Is(err, ErrNoVirtiofsd) {
+		t.Errorf("FindVirtiofsd with none installed = %v, want ErrNoVirtiofsd", err)
+	}
+	steps := []struct {
+		install, help string
+		want          string
+		rust          bool
+	}{
+		{bin, helpRust, bin, true},       // only on PATH
+		{qemuDir, helpC, qemuDir, false}, // a fixed place comes before PATH
+		{libexec, helpRust, libexec, true},
+	}
+	for _, s := range steps {
+		fakeProgram(t, s.install, s.help)
+		path, rust, err := FindVirtiofsd()
+		if path != s.want || rust != s.rust || err != nil {
+			t.Errorf("FindVirtiofsd after installing %s = %q, %v, %v; want %q, %v, nil", s.install, path, rust, err, s.want, s.rust)
+		}
+	}
+
+	odd := filepath.Join(dir, "odd", "virtiofsd")
+	fakeProgram(t, odd, "usage: something else\n")
+	virtiofsdPaths = []string{odd}
+	if _, _, err := FindVirtiofsd(); err == nil || !strings.Contains(err.Error(), odd) {
+		t.Errorf("FindVirtiofsd of an unknown program = %v, want an error naming it", err)
+	}
+}
+
+// TestListenUnix shows what Run relies on: a connection to the socket
+// succeeds before anybody accepts it.
+func TestListenUnix(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := listenUnix(path)
+	if err != nil {
+		t.Fatalf("listenUnix: %v", err)
+	}
+	defer l.Close()
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Errorf("connect before accept: %v", err)
+	}
+	if flags, err := fcntlFlags(l.Fd()); err != nil || flags&syscall.O_NONBLOCK != 0 {
+		t.Errorf("listening socket flags %#x, %v; want blocking", flags, err)
+	}
+
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 110))
+	if _, err := listenUnix(long); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("listenUnix(%q) = %v, want an error about its length", long, err)
+	}
+}
+
+func fcntlFlags(fd uintptr) (int, error) {
+	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}

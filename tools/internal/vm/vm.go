@@ -1,0 +1,412 @@
+// Package vm boots one virtual machine whose file systems are host
+// directories shared over virtiofs. Run starts one virtiofsd per share,
+// runs qemu with the kernel, initrd and command line it is given, copies
+// the guest's serial console to the caller as it arrives, and decodes how
+// the guest ended: the exit status of its PID 1, a clean power-off, or a
+// timeout.
+//
+// The guest's exit status comes from the kernel itself. When PID 1 exits,
+// the kernel panics with "Attempted to kill init! exitcode=0x%08x", the
+// number being PID 1's wait status (kernel/exit.c, do_exit); with panic=-1
+// on the command line and NoReboot the VM then ends at once. Run reads
+// that line from the console. A clean power-off or reboot ("reboot: Power
+// down", "reboot: Restarting system", kernel/reboot.c) counts as status 0.
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Share is one host directory given to the guest as a virtiofs tag.
+type Share struct {
+	Tag      string
+	Path     string
+	ReadOnly bool
+}
+
+// Config describes one boot.
+type Config struct {
+	Arch      string        // "x86_64" (default) or "aarch64"
+	Machine   string        // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
+	Kernel    string        // the kernel image
+	Initrd    string        // the initrd; "" for none
+	Append    string        // the whole kernel command line; the caller composes it (see machine parameters below)
+	Shares    []Share       // one virtiofsd and one vhost-user-fs device each
+	Memory    string        // guest memory, qemu syntax ("512M", "2G"); default "1G"
+	CPUs      int           // default 1
+	Icount    bool          // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
+	NoReboot  bool          // -no-reboot: a guest reboot ends the VM
+	ExtraArgs []string      // appended to the qemu command line, e.g. a virtio-serial port
+	Console   io.Writer     // guest serial output is copied here as it arrives (may be nil)
+	Stdin     io.Reader     // guest serial input (may be nil: none)
+	Timeout   time.Duration // 0 = none; on expiry the VM is stopped and Result.TimedOut set
+	Debug     bool          // write debug messages to Log
+	Log       io.Writer     // debug messages: command lines, virtiofsd dialect, read-only caveat, daemons' output
+}
+
+// Result tells how the guest ended.
+type Result struct {
+	Output   []byte // everything the guest printed on the serial console
+	TimedOut bool
+	// ExitCode is the guest program's exit status: decoded from the
+	// kernel's "Attempted to kill init! exitcode=0x..." line (the wait
+	// status: code >> 8, or 128+signal for a program killed by a signal),
+	// 0 on a clean power-off or reboot, -1 when unknown.
+	ExitCode int
+	End      End    // how the guest ended, as the kernel told
+	Panic    string // the kernel's panic message, if it panicked
+}
+
+// ErrNoQemu and ErrNoVirtiofsd are wrapped by the errors of Run,
+// FindQemu and FindVirtiofsd when the program is not installed.
+var (
+	ErrNoQemu      = errors.New("qemu not found")
+	ErrNoVirtiofsd = errors.New("virtiofsd not found")
+)
+
+// Bounds of the waits in Run. None of them delays a boot that goes well:
+// each one only limits how long Run waits for something to happen.
+var (
+	// endGrace is how long qemu may keep running after the guest's kernel
+	// announced the end (a panic, power-off, reboot or halt) or after a
+	// virtiofsd exited. A panicked kernel without panic= never ends the
+	// VM by itself, and a halted one neither.
+	endGrace = 3 * time.Second
+	// stopGrace is how long a child has between SIGTERM and SIGKILL. qemu
+	// restores the terminal on SIGTERM, so it gets the chance.
+	stopGrace = 5 * time.Second
+)
+
+// tempDir is where Run makes its private directory; "" is os.TempDir.
+// Tests point it elsewhere to see that nothing is left behind.
+var tempDir = ""
+
+// Causes of the end of a qemu process that Run brought about.
+var (
+	errTimedOut    = errors.New("timed out")
+	errGuestEnded  = errors.New("guest ended but qemu did not exit")
+	errDaemonEnded = errors.New("virtiofsd exited while the guest was running")
+)
+
+// Run boots the VM described by c and returns when qemu has exited. It
+// starts one virtiofsd per share, each on a socket Run has already bound
+// and listens on, so qemu never waits for a daemon to come up and never
+// finds a socket missing (probing a socket by connecting to it is not an
+// option: both virtiofsd implementations serve exactly one connection and
+// exit when it closes). Every child is stopped and every temporary file
+// removed on every path, cancellation included.
+//
+// The command line gets parameters in front of c.Append where the machine
+// needs them. On microvm: reboot=t, because the kernel's ACPI reboot there
+// may fall back to jumping into the firmware, which boots the kernel again
+// instead of ending the VM. On x86_64 under TCG (without Icount, whose
+// virtual time no host load disturbs): tsc_early_khz= with the host's TSC
+// rate, which is the rate of a TCG guest's TSC, and no_timer_check. On a
+// loaded host the guest's PIT calibration of the TSC fails; microvm has
+// neither HPET nor ACPI PM timer to recover and hangs, q35 recovers slowly;
+// and the IO-APIC timer check fails, a panic ("IO-APIC + timer doesn't
+// work!"). Both were seen here with two busy host threads.
+//
+// On an error after qemu ran, the Result is returned too, with what the
+// guest printed.
+func Run(ctx context.Context, c Config) (*Result, error) {
+	c, err := c.normalize()
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(c.Log, c.Debug)
+	qemu, err := FindQemu(c.Arch)
+	if err != nil {
+		return nil, err
+	}
+	var fsd string
+	var dia dialect
+	if len(c.Shares) > 0 {
+		fsd, dia, err = findVirtiofsd()
+		if err != nil {
+			return nil, err
+		}
+		log.printf("virtiofsd %s (%s)", fsd, dia)
+		if err := dia.check(c.Shares); err != nil {
+			return nil, err
+		}
+	}
+	p := plan{
+		accel: "tcg",
+		cpu:   tcgCPU[c.Arch],
+	}
+	if hostArch() == c.Arch && !c.Icount && KVMUsable() {
+		p.accel, p.cpu = "kvm", "host"
+	}
+	p.params = machines[c.Machine].params
+	tcgX86 := p.accel == "tcg" && !c.Icount && c.Arch == "x86_64"
+	var tsc chan int64
+	if tcgX86 {
+		p.params = append(p.params[:len(p.params):len(p.params)], "no_timer_check")
+		// Measured while the daemons start.
+		tsc = make(chan int64, 1)
+		go func() { tsc <- hostTSCkHz(tscWindow) }()
+	}
+
+	dir, err := os.MkdirTemp(tempDir, "virtinit-vm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	var daemons []*daemon
+	defer func() {
+		for _, d := range daemons {
+			d.stop()
+		}
+	}()
+	for i, s := range c.Shares {
+		sock := filepath.Join(dir, fmt.Sprintf("fs%d.sock", i))
+		d, err := startDaemon(fsd, dia, s, sock, log)
+		if err != nil {
+			return nil, err
+		}
+		daemons = append(daemons, d)
+		p.sockets = append(p.sockets, sock)
+		if s.ReadOnly && !dia.readOnly {
+			log.printf("share %s: this virtiofsd cannot refuse writes; only the guest's read-only mount protects %s", s.Tag, s.Path)
+		}
+	}
+
+	if tsc != nil {
+		if khz := <-tsc; khz > 0 {
+			p.params = append(p.params[:len(p.params):len(p.params)], fmt.Sprintf("tsc_early_khz=%d", khz))
+		} else {
+			log.printf("host TSC rate unknown: the guest calibrates its TSC against the PIT")
+		}
+	}
+	args := qemuArgs(c, p)
+	log.printf("qemu command: %s", shellQuote(append([]string{qemu}, args...)))
+	return runQemu(ctx, c, qemu, args, daemons, log)
+}
+
+// runQemu runs qemu to its end and tells what happened.
+func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons []*daemon, log *logger) (*Result, error) {
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(runCtx, c.Timeout, errTimedOut)
+		defer cancel()
+	}
+
+	cons := newConsole(c.Console)
+	stderr := newTail(log.prefixed("qemu: "))
+	cmd := exec.CommandContext(runCtx, qemu, args...)
+	cmd.Stdin = c.Stdin
+	cmd.Stdout = cons
+	cmd.Stderr = stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// A qemu reading a terminal must stay in the foreground process
+		// group: in a group of its own it would be stopped (SIGTTIN).
+		// Otherwise it gets its own group, so that a Ctrl-C reaches only
+		// us and we stop it in order.
+		Setpgid:   !isTerminal(c.Stdin),
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+
+	qemuDone := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watch(cons.ended, daemons, qemuDone, stop, log)
+	}()
+	waitErr := cmd.Wait()
+	close(qemuDone)
+	<-watched
+
+	res := cons.result()
+	cause := context.Cause(runCtx)
+	switch {
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("vm stopped: %w", context.Cause(ctx))
+	case errors.Is(cause, errTimedOut):
+		res.TimedOut = true
+		return res, nil
+	case errors.Is(cause, errGuestEnded):
+		log.printf("qemu stopped %v after the guest ended", endGrace)
+		return res, nil
+	case errors.Is(cause, errDaemonEnded):
+		return res, fmt.Errorf("%w%s", errDaemonEnded, daemonReport(daemons))
+	case waitErr != nil:
+		return res, fmt.Errorf("qemu: %w: %s%s", waitErr, stderr.lastLines(8), daemonReport(daemons))
+	}
+	return res, nil
+}
+
+// watch stops qemu, with cause, endGrace after the guest's kernel
+// announced the end or a virtiofsd exited, unless qemu exits first.
+func watch(ended <-chan struct{}, daemons []*daemon, qemuDone <-chan struct{}, stop context.CancelCauseFunc, log *logger) {
+	died := make(chan *daemon, len(daemons))
+	for _, d := range daemons {
+		go func() {
+			select {
+			case <-d.done:
+				died <- d
+			case <-qemuDone:
+			}
+		}()
+	}
+	var cause error
+	select {
+	case <-qemuDone:
+		return
+	case <-ended:
+		cause = errGuestEnded
+	case d := <-died:
+		log.printf("virtiofsd for %s exited: %v", d.share.Tag, d.err)
+		cause = errDaemonEnded
+	}
+	t := time.NewTimer(endGrace)
+	defer t.Stop()
+	select {
+	case <-qemuDone:
+	case <-t.C:
+		stop(cause)
+	}
+}
+
+// daemonReport describes the daemons that ended, with their last words.
+func daemonReport(daemons []*daemon) string {
+	var b strings.Builder
+	for _, d := range daemons {
+		select {
+		case <-d.done:
+			fmt.Fprintf(&b, "\nvirtiofsd for %s (%s) exited: %v: %s", d.share.Tag, d.share.Path, d.err, d.stderr.lastLines(8))
+		default:
+		}
+	}
+	return b.String()
+}
+
+// normalize fills in the defaults and rejects what qemu would reject later
+// with a less clear message.
+func (c Config) normalize() (Config, error) {
+	if c.Arch == "" {
+		c.Arch = "x86_64"
+	}
+	if _, ok := tcgCPU[c.Arch]; !ok {
+		return c, fmt.Errorf("vm: unknown architecture %q (want x86_64 or aarch64)", c.Arch)
+	}
+	if c.Machine == "" {
+		c.Machine = defaultMachine[c.Arch]
+	}
+	if m, ok := machines[c.Machine]; !ok || m.arch != c.Arch {
+		return c, fmt.Errorf("vm: machine %q is not one of %s", c.Machine, strings.Join(machineNames(c.Arch), ", "))
+	}
+	if c.Memory == "" {
+		c.Memory = "1G"
+	}
+	if !memorySize.MatchString(c.Memory) {
+		return c, fmt.Errorf("vm: memory size %q: want a number with an optional K, M, G or T suffix", c.Memory)
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 1
+	}
+	if c.CPUs < 0 {
+		return c, fmt.Errorf("vm: %d CPUs", c.CPUs)
+	}
+	if c.Kernel == "" {
+		return c, errors.New("vm: no kernel")
+	}
+	for _, f := range []string{c.Kernel, c.Initrd} {
+		if f == "" {
+			continue
+		}
+		if st, err := os.Stat(f); err != nil {
+			return c, err
+		} else if !st.Mode().IsRegular() {
+			return c, fmt.Errorf("vm: %s is not a regular file", f)
+		}
+	}
+	seen := map[string]bool{}
+	shares := make([]Share, len(c.Shares))
+	for i, s := range c.Shares {
+		if err := checkTag(s.Tag); err != nil {
+			return c, err
+		}
+		if seen[s.Tag] {
+			return c, fmt.Errorf("vm: tag %q shared twice", s.Tag)
+		}
+		seen[s.Tag] = true
+		abs, err := filepath.Abs(s.Path)
+		if err != nil {
+			return c, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return c, fmt.Errorf("vm: share %s: %w", s.Tag, err)
+		}
+		if !st.IsDir() {
+			return c, fmt.Errorf("vm: share %s: %s is not a directory", s.Tag, abs)
+		}
+		s.Path = abs
+		shares[i] = s
+	}
+	c.Shares = shares
+	return c, nil
+}
+
+// memorySize is the size syntax Run accepts: qemu's, without fractions.
+var memorySize = regexp.MustCompile(`^[1-9][0-9]*[KMGTkmgt]?$`)
+
+// maxTag is the size of the tag field of the virtio-fs device's
+// configuration (struct virtio_fs_config in linux/virtio_fs.h).
+const maxTag = 36
+
+// checkTag rejects a tag the device cannot carry.
+func checkTag(tag string) error {
+	switch {
+	case tag == "":
+		return errors.New("vm: empty virtiofs tag")
+	case len(tag) > maxTag:
+		return fmt.Errorf("vm: virtiofs tag %q is longer than %d bytes", tag, maxTag)
+	case strings.ContainsRune(tag, 0):
+		return fmt.Errorf("vm: virtiofs tag %q contains a NUL byte", tag)
+	}
+	return nil
+}
+
+// hostArch is the host's architecture in qemu's spelling.
+func hostArch() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	}
+	return runtime.GOARCH
+}
+
+// isTerminal tells whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
