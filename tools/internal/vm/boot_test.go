@@ -29,9 +29,18 @@ type bootParts struct {
 
 var (
 	partsOnce sync.Once
+	partsDir  string // removed by TestMain
 	parts     bootParts
 	partsSkip string
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if partsDir != "" {
+		os.RemoveAll(partsDir)
+	}
+	os.Exit(code)
+}
 
 // needBoot returns the parts of a boot test, or skips the test.
 func needBoot(t *testing.T) bootParts {
@@ -67,8 +76,8 @@ func findBootParts() (bootParts, string) {
 	if err != nil {
 		return bootParts{}, err.Error()
 	}
-	// The directory stays for the test binary's life: the parts are
-	// shared by every boot test.
+	// The parts are shared by every boot test.
+	partsDir = dir
 	guest := filepath.Join(dir, "guest")
 	build := exec.Command("go", "build", "-o", guest, "./testdata/guest")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

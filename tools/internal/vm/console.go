@@ -118,7 +118,7 @@ type console struct {
 	w       io.Writer
 	scanned int // bytes of out scanned as complete lines
 	ended   chan struct{}
-	closed  bool
+	end     End // the first end announced; set before ended is closed
 }
 
 func newConsole(w io.Writer) *console {
@@ -134,7 +134,7 @@ func (c *console) Write(p []byte) (int, error) {
 	if c.w != nil {
 		c.w.Write(p)
 	}
-	for !c.closed {
+	for c.end == EndUnknown {
 		rest := c.out.Bytes()[c.scanned:]
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
@@ -142,11 +142,18 @@ func (c *console) Write(p []byte) (int, error) {
 		}
 		c.scanned += i + 1
 		if end, _ := classify(string(rest[:i])); end != EndUnknown {
+			c.end = end
 			close(c.ended)
-			c.closed = true
 		}
 	}
 	return len(p), nil
+}
+
+// announced is the end the kernel announced first, once ended is closed.
+func (c *console) announced() End {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.end
 }
 
 // result is the Result the output so far implies.

@@ -231,7 +231,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watch(cons.ended, daemons, qemuDone, stop, log)
+		watch(cons, daemons, qemuDone, stop, log)
 	}()
 	waitErr := cmd.Wait()
 	close(qemuDone)
@@ -246,7 +246,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		res.TimedOut = true
 		return res, nil
 	case errors.Is(cause, errGuestEnded):
-		log.printf("qemu stopped %v after the guest ended", endGrace)
+		log.printf("qemu stopped after the guest ended (%s)", res.End)
 		return res, nil
 	case errors.Is(cause, errDaemonEnded):
 		return res, fmt.Errorf("%w%s", errDaemonEnded, daemonReport(daemons))
@@ -257,8 +257,9 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 }
 
 // watch stops qemu, with cause, endGrace after the guest's kernel
-// announced the end or a virtiofsd exited, unless qemu exits first.
-func watch(ended <-chan struct{}, daemons []*daemon, qemuDone <-chan struct{}, stop context.CancelCauseFunc, log *logger) {
+// announced the end or a virtiofsd exited, unless qemu exits first. A
+// halted guest never ends the VM: it is stopped at once.
+func watch(cons *console, daemons []*daemon, qemuDone <-chan struct{}, stop context.CancelCauseFunc, log *logger) {
 	died := make(chan *daemon, len(daemons))
 	for _, d := range daemons {
 		go func() {
@@ -273,8 +274,12 @@ func watch(ended <-chan struct{}, daemons []*daemon, qemuDone <-chan struct{}, s
 	select {
 	case <-qemuDone:
 		return
-	case <-ended:
+	case <-cons.ended:
 		cause = errGuestEnded
+		if cons.announced() == EndHalt {
+			stop(cause)
+			return
+		}
 	case d := <-died:
 		log.printf("virtiofsd for %s exited: %v", d.share.Tag, d.err)
 		cause = errDaemonEnded
@@ -319,7 +324,7 @@ func (c Config) normalize() (Config, error) {
 	if c.Memory == "" {
 		c.Memory = "1G"
 	}
-	if !memorySize.MatchString(c.Memory) {
+	if !ValidMemory(c.Memory) {
 		return c, fmt.Errorf("vm: memory size %q: want a number with an optional K, M, G or T suffix", c.Memory)
 	}
 	if c.CPUs == 0 {
@@ -371,6 +376,12 @@ func (c Config) normalize() (Config, error) {
 
 // memorySize is the size syntax Run accepts: qemu's, without fractions.
 var memorySize = regexp.MustCompile(`^[1-9][0-9]*[KMGTkmgt]?$`)
+
+// ValidMemory tells whether Config.Memory accepts size: a number of
+// mebibytes, or a number with a K, M, G or T suffix.
+func ValidMemory(size string) bool {
+	return memorySize.MatchString(size)
+}
 
 // maxTag is the size of the tag field of the virtio-fs device's
 // configuration (struct virtio_fs_config in linux/virtio_fs.h).

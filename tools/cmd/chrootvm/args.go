@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"virtinit/tools/internal/vm"
+)
+
+// options are chrootvm's parsed arguments.
+type options struct {
+	mounts  []vm.Share // --mount and --mount-ro, in order
+	kernel  string
+	modules string
+	machine string // "" = choose
+	memory  string
+	cpus    int
+	timeout time.Duration
+	appends []string
+	init    string
+	debug   bool
+	help    bool
+
+	rootfs  string
+	program string   // "" = the default
+	args    []string // the program's arguments
+}
+
+// usageError is an error in the arguments: chrootvm exits with exitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Sprintf(format, a...)}
+}
+
+// flagSpec describes one option: how many values it takes and where they
+// go.
+type flagSpec struct {
+	values int
+	set    func(o *options, v []string) error
+}
+
+var flags = map[string]flagSpec{
+	"--mount":    {2, func(o *options, v []string) error { return o.addMount(v[0], v[1], false) }},
+	"--mount-ro": {2, func(o *options, v []string) error { return o.addMount(v[0], v[1], true) }},
+	"--kernel":   {1, func(o *options, v []string) error { o.kernel = v[0]; return nil }},
+	"--modules":  {1, func(o *options, v []string) error { o.modules = v[0]; return nil }},
+	"--machine": {1, func(o *options, v []string) error {
+		if v[0] != "microvm" && v[0] != "q35" {
+			return usagef("--machine %q: want microvm or q35", v[0])
+		}
+		o.machine = v[0]
+		return nil
+	}},
+	"--memory": {1, func(o *options, v []string) error {
+		if !vm.ValidMemory(v[0]) {
+			return usagef("--memory %q: want a size like 512M or 2G", v[0])
+		}
+		o.memory = v[0]
+		return nil
+	}},
+	"--cpus": {1, func(o *options, v []string) error {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 {
+			return usagef("--cpus %q: want a number of CPUs, at least 1", v[0])
+		}
+		o.cpus = n
+		return nil
+	}},
+	"--timeout": {1, func(o *options, v []string) error {
+		d, err := parseTimeout(v[0])
+		if err != nil {
+			return err
+		}
+		o.timeout = d
+		return nil
+	}},
+	"--append": {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
+	"--init":   {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--debug":  {0, func(o *options, v []string) error { o.debug = true; return nil }},
+	"--help":   {0, func(o *options, v []string) error { o.help = true; return nil }},
+	"-h":       {0, func(o *options, v []string) error { o.help = true; return nil }},
+}
+
+// parseArgs parses the command line after the program name. Options come
+// before ROOTFS; everything after ROOTFS belongs to the program, options
+// of its own included. "--" ends the options.
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		name, value, hasValue := strings.Cut(a, "=")
+		spec, ok := flags[name]
+		if !ok {
+			return nil, usagef("unknown option %s", name)
+		}
+		var values []string
+		switch {
+		case hasValue && spec.values != 1:
+			return nil, usagef("%s takes %d values, not %s=VALUE", name, spec.values, name)
+		case hasValue:
+			values = []string{value}
+		default:
+			if len(args)-i-1 < spec.values {
+				return nil, usagef("%s needs %d value(s)", name, spec.values)
+			}
+			values = args[i+1 : i+1+spec.values]
+			i += spec.values
+		}
+		if err := spec.set(o, values); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	if o.help {
+		return o, nil
+	}
+	if i >= len(args) {
+		return nil, usagef("no ROOTFS")
+	}
+	o.rootfs = args[i]
+	if i+1 < len(args) {
+		o.program = args[i+1]
+	}
+	if i+2 < len(args) {
+		o.args = args[i+2:]
+	}
+	return o, nil
+}
+
+// rootTag is the virtiofs tag of ROOTFS, the default of /init.
+const rootTag = "rootfs"
+
+// addMount adds a share after checking its tag: /init mounts it at
+// /run/mnt/TAG and reads it from the kernel command line, so it must be a
+// plain word.
+func (o *options) addMount(tag, path string, ro bool) error {
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	if tag == rootTag {
+		return usagef("tag %q is ROOTFS's", tag)
+	}
+	for _, m := range o.mounts {
+		if m.Tag == tag {
+			return usagef("tag %q given twice", tag)
+		}
+	}
+	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro})
+	return nil
+}
+
+// maxTag is the size of a virtio-fs tag (struct virtio_fs_config).
+const maxTag = 36
+
+func checkTag(tag string) error {
+	switch {
+	case tag == "":
+		return usagef("empty tag")
+	case len(tag) > maxTag:
+		return usagef("tag %q is longer than %d bytes", tag, maxTag)
+	case tag == "." || tag == "..":
+		return usagef("tag %q is not a directory name", tag)
+	case strings.ContainsAny(tag, "/\" \t\n"):
+		return usagef("tag %q contains '/', a quote or white space", tag)
+	}
+	for _, r := range tag {
+		if r < ' ' || r == 0x7f {
+			return usagef("tag %q contains a control character", tag)
+		}
+	}
+	return nil
+}
+
+// parseTimeout reads a Go duration ("90s", "2m") or a number of seconds.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		secs, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || math.IsNaN(secs) || secs > 1e9 {
+			return 0, usagef("--timeout %q: want a duration like 90s or 2m, or seconds", s)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d <= 0 {
+		return 0, usagef("--timeout %q: want a positive duration", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"virtinit/tools/internal/vm"
+)
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args []string
+		want options
+	}{
+		{[]string{"/srv/root"}, options{rootfs: "/srv/root"}},
+		{[]string{"/srv/root", "ls", "-l", "--debug", "--", "x"},
+			options{rootfs: "/srv/root", program: "ls", args: []string{"-l", "--debug", "--", "x"}}},
+		{[]string{"--mount", "a", "/a", "--mount-ro", "b", "/b", "--kernel", "/k", "--modules=/m", "--machine", "q35",
+			"--memory", "2G", "--cpus=2", "--timeout", "90s", "--append", "x=1", "--append=y", "--init", "/i", "--debug", "r", "p"},
+			options{mounts: []vm.Share{{Tag: "a", Path: "/a"}, {Tag: "b", Path: "/b", ReadOnly: true}}, kernel: "/k", modules: "/m",
+				machine: "q35", memory: "2G", cpus: 2, timeout: 90 * time.Second, appends: []string{"x=1", "y"}, init: "/i", debug: true,
+				rootfs: "r", program: "p"}},
+		{[]string{"--timeout", "2.5", "--", "-rootfs-with-a-dash"}, options{timeout: 2500 * time.Millisecond, rootfs: "-rootfs-with-a-dash"}},
+		{[]string{"--help"}, options{help: true}},
+		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
+	}
+	for _, tt := range tests {
+		got, err := parseArgs(tt.args)
+		if err != nil {
+			t.Errorf("parseArgs(%q): %v", tt.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(*got, tt.want) {
+			t.Errorf("parseArgs(%q) = %+v, want %+v", tt.args, *got, tt.want)
+		}
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	long := strings.Repeat("t", 37)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no ROOTFS"},
+		{[]string{"--debug"}, "no ROOTFS"},
+		{[]string{"--frob", "r"}, "unknown option --frob"},
+		{[]string{"--kernel"}, "--kernel needs 1 value"},
+		{[]string{"--mount", "a"}, "--mount needs 2 value"},
+		{[]string{"--mount=a", "/a", "r"}, "--mount takes 2 values"},
+		{[]string{"--debug=yes", "r"}, "--debug takes 0 values"},
+		{[]string{"--machine", "pc", "r"}, `--machine "pc"`},
+		{[]string{"--memory", "lots", "r"}, `--memory "lots"`},
+		{[]string{"--cpus", "0", "r"}, `--cpus "0"`},
+		{[]string{"--cpus", "two", "r"}, `--cpus "two"`},
+		{[]string{"--timeout", "soon", "r"}, `--timeout "soon"`},
+		{[]string{"--timeout", "-1s", "r"}, "positive"},
+		{[]string{"--timeout", "NaN", "r"}, `--timeout "NaN"`},
+		{[]string{"--mount", "", "/a", "r"}, "empty tag"},
+		{[]string{"--mount", long, "/a", "r"}, "longer than 36"},
+		{[]string{"--mount", "a/b", "/a", "r"}, `tag "a/b"`},
+		{[]string{"--mount", "a b", "/a", "r"}, `tag "a b"`},
+		{[]string{"--mount", "..", "/a", "r"}, `tag ".."`},
+		{[]string{"--mount", "a\x01", "/a", "r"}, "control character"},
+		{[]string{"--mount", "rootfs", "/a", "r"}, "ROOTFS's"},
+		{[]string{"--mount", "a", "/a", "--mount-ro", "a", "/b", "r"}, `"a" given twice`},
+	}
+	for _, tt := range tests {
+		_, err := parseArgs(tt.args)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseArgs(%q) = %v, want a usage error containing %q", tt.args, err, tt.want)
+		}
+	}
+}

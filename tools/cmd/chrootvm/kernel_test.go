@@ -1,0 +1,182 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+func TestCompareVersions(t *testing.T) {
+	// Each list is in ascending order.
+	orders := [][]string{
+		{"6.1.0-9-amd64", "6.1.0-30-amd64"},
+		{"6.9", "6.12"},
+		{"6.9.12", "6.12.1"},
+		{"6.1.0-56-amd64", "6.12.95+deb12-amd64"},
+		{"0-rescue-1234", "5.14.0-427.el9.x86_64", "6.5.6-300.fc39.x86_64"},
+		{"6.1", "6.1.0", "6.1.0-1"},
+		{"6.1.0-rc1", "6.1.0.1"},
+		{"6.01", "6.2"},
+		{"abc", "abd", "1"},
+	}
+	for _, o := range orders {
+		for i := range o {
+			for j := range o {
+				want := sign(i - j)
+				if got := compareVersions(o[i], o[j]); got != want {
+					t.Errorf("compareVersions(%q, %q) = %d, want %d", o[i], o[j], got, want)
+				}
+			}
+		}
+	}
+	if got := compareVersions("6.01", "6.1"); got != 0 {
+		t.Errorf("compareVersions(%q, %q) = %d, want 0", "6.01", "6.1", got)
+	}
+	shuffled := []string{"6.12.1", "6.1.0-30", "6.9", "6.1.0-9"}
+	sort.Slice(shuffled, func(i, j int) bool { return compareVersions(shuffled[i], shuffled[j]) < 0 })
+	if want := []string{"6.1.0-9", "6.1.0-30", "6.9", "6.12.1"}; !equal(shuffled, want) {
+		t.Errorf("sorted releases %q, want %q", shuffled, want)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestFindKernel(t *testing.T) {
+	tests := []struct {
+		name    string
+		tree    map[string]string
+		image   string // relative to root; "" = no kernel
+		modules string
+		release string
+	}{
+		{"Debian: newest of boot/vmlinuz-*, with its modules", map[string]string{
+			"boot/vmlinuz-6.1.0-9-amd64":       "f",
+			"boot/vmlinuz-6.1.0-30-amd64":      "f",
+			"boot/vmlinuz":                     "l:vmlinuz-6.1.0-30-amd64",
+			"lib":                              "l:usr/lib",
+			"usr/lib/modules/6.1.0-9-amd64/x":  "f",
+			"usr/lib/modules/6.1.0-30-amd64/x": "f",
+			"usr/lib/modules/6.12.0-1-amd64/x": "f", // modules without a kernel
+		}, "boot/vmlinuz-6.1.0-30-amd64", "usr/lib/modules/6.1.0-30-amd64", "6.1.0-30-amd64"},
+		{"Fedora: usr/lib/modules/KVER/vmlinuz", map[string]string{
+			"usr/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz":  "f",
+			"usr/lib/modules/6.12.4-200.fc41.x86_64/vmlinuz": "f",
+			"usr/lib/modules/6.9.1-100.fc40.x86_64/vmlinuz":  "f",
+			"boot/vmlinuz-0-rescue-abcdef":                   "f",
+		}, "usr/lib/modules/6.12.4-200.fc41.x86_64/vmlinuz", "usr/lib/modules/6.12.4-200.fc41.x86_64", "6.12.4-200.fc41.x86_64"},
+		{"separate lib/modules, absolute link to the image", map[string]string{
+			"boot/vmlinuz-6.1.0-1-amd64":  "l:/boot/real",
+			"boot/real":                   "f",
+			"lib/modules/6.1.0-1-amd64/x": "f",
+		}, "boot/real", "lib/modules/6.1.0-1-amd64", "6.1.0-1-amd64"},
+		{"a kernel without modules", map[string]string{
+			"boot/vmlinuz-6.6.0": "f",
+		}, "boot/vmlinuz-6.6.0", "", "6.6.0"},
+		{"no kernel", map[string]string{
+			"boot/config-6.1.0":              "f",
+			"boot/vmlinuz-":                  "f",
+			"usr/lib/modules/6.1.0/kernel/x": "f",
+		}, "", "", ""},
+	}
+	for _, tt := range tests {
+		root := t.TempDir()
+		tree(t, root, tt.tree)
+		k, err := findKernel(root)
+		if tt.image == "" {
+			if err == nil {
+				t.Errorf("%s: findKernel = %+v, want an error", tt.name, k)
+			}
+			continue
+		}
+		want := kernel{image: filepath.Join(root, tt.image), release: tt.release}
+		if tt.modules != "" {
+			want.modules = filepath.Join(root, tt.modules)
+		}
+		if err != nil || k != want {
+			t.Errorf("%s: findKernel = %+v, %v; want %+v", tt.name, k, err, want)
+		}
+	}
+}
+
+func TestModulesOf(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	tree(t, dir, map[string]string{
+		// An unpacked package with stable links, as the cache has it.
+		"cache/6.1/boot/vmlinuz-6.1.0-56-amd64":         "f",
+		"cache/6.1/lib/modules/6.1.0-56-amd64/x":        "f",
+		"cache/6.1/vmlinuz":                             "l:boot/vmlinuz-6.1.0-56-amd64",
+		"fedora/usr/lib/modules/6.12.4/vmlinuz":         "f",
+		"fedora/usr/lib/modules/6.12.4/modules.builtin": "f",
+		"elsewhere/vmlinuz-6.6.0":                       "f",
+		"root/usr/lib/modules/6.6.0/x":                  "f",
+		"elsewhere/vmlinuz-7.0":                         "f",
+		"elsewhere/bzImage":                             "f",
+	})
+	tests := []struct{ image, want string }{
+		{"cache/6.1/vmlinuz", "cache/6.1/lib/modules/6.1.0-56-amd64"},
+		{"cache/6.1/boot/vmlinuz-6.1.0-56-amd64", "cache/6.1/lib/modules/6.1.0-56-amd64"},
+		{"fedora/usr/lib/modules/6.12.4/vmlinuz", "fedora/usr/lib/modules/6.12.4"},
+		{"elsewhere/vmlinuz-6.6.0", "root/usr/lib/modules/6.6.0"}, // ROOTFS's tree of that release
+		{"elsewhere/vmlinuz-7.0", ""},
+		{"elsewhere/bzImage", ""},
+	}
+	for _, tt := range tests {
+		want := ""
+		if tt.want != "" {
+			want = filepath.Join(dir, tt.want)
+		}
+		if got := modulesOf(filepath.Join(dir, tt.image), root); got != want {
+			t.Errorf("modulesOf(%q) = %q, want %q", tt.image, got, want)
+		}
+	}
+}
+
+func TestChooseMachine(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{
+		"loadable/kernel/drivers/virtio/virtio_mmio.ko.xz": "f",
+		"loadable/kernel/fs/fuse/virtiofs.ko.xz":           "f",
+		"builtin/modules.builtin":                          "f",
+		"none/kernel/drivers/virtio/virtio_pci.ko":         "f",
+	})
+	if err := os.WriteFile(filepath.Join(dir, "builtin/modules.builtin"), []byte("kernel/drivers/virtio/virtio_mmio.ko\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		requested, modules string
+		machine, transport string
+		err                bool
+	}{
+		{"", "loadable", "microvm", "mmio", false},
+		{"", "builtin", "microvm", "mmio", false},
+		{"", "none", "q35", "pci", false},
+		{"", "", "q35", "pci", false}, // nothing known: the safe machine
+		{"q35", "loadable", "q35", "pci", false},
+		{"microvm", "loadable", "microvm", "mmio", false},
+		{"microvm", "", "microvm", "mmio", false}, // asked for, and nothing says no
+		{"microvm", "none", "", "", true},
+		{"", "missing", "", "", true},
+	}
+	for _, tt := range tests {
+		modules := tt.modules
+		if modules != "" {
+			modules = filepath.Join(dir, modules)
+		}
+		m, tr, err := chooseMachine(tt.requested, modules)
+		if m != tt.machine || tr != tt.transport || (err != nil) != tt.err {
+			t.Errorf("chooseMachine(%q, %q) = %q, %q, %v; want %q, %q, error %v", tt.requested, tt.modules, m, tr, err, tt.machine, tt.transport, tt.err)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// maxLinks bounds the symbolic links followed in one path, as the kernel
+// does (MAXSYMLINKS, 40).
+const maxLinks = 40
+
+var errLoop = errors.New("too many levels of symbolic links")
+
+// resolveIn finds name, a path inside root, the way the guest will see
+// it once root is its /: symbolic links are followed with an absolute
+// target taken inside root, and ".." stops at root. It returns the host
+// path of what name names.
+func resolveIn(root, name string) (string, error) {
+	resolved := "/"
+	todo := strings.Split(name, "/")
+	links := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = path.Dir(resolved)
+			continue
+		}
+		next := path.Join(resolved, c)
+		host := filepath.Join(root, next)
+		fi, err := os.Lstat(host)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", &fs.PathError{Op: "resolve", Path: host, Err: errLoop}
+		}
+		target, err := os.Readlink(host)
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(target, "/") {
+			resolved = "/"
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return filepath.Join(root, resolved), nil
+}
+
+// binDirs are where a PROGRAM without a slash is looked for in ROOTFS, in
+// this order.
+var binDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// defaultProgram runs when no PROGRAM is given, as chroot(1) runs a shell.
+const defaultProgram = "/bin/sh"
+
+// programError says that PROGRAM cannot run; chrootvm exits with its code.
+type programError struct {
+	code int // exitNotFound or exitNotExecutable
+	msg  string
+}
+
+func (e *programError) Error() string { return e.msg }
+
+// findProgram returns the absolute path in ROOTFS of the program to run.
+// A name without a slash is looked for in binDirs; any other name is taken
+// from ROOTFS's top. The path keeps the name the user gave (/bin/sh stays
+// /bin/sh even where it is a link to busybox, which needs its name).
+func findProgram(root, program string) (string, error) {
+	if program == "" {
+		program = defaultProgram
+	}
+	var candidates []string
+	if strings.Contains(program, "/") {
+		candidates = []string{path.Clean("/" + program)}
+	} else {
+		for _, d := range binDirs {
+			candidates = append(candidates, d+"/"+program)
+		}
+	}
+	var notExec string
+	for _, p := range candidates {
+		host, err := resolveIn(root, p)
+		if err != nil {
+			continue
+		}
+		fi, err := os.Stat(host)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if fi.Mode().Perm()&0o111 == 0 {
+			if notExec == "" {
+				notExec = p
+			}
+			continue
+		}
+		return p, nil
+	}
+	if notExec != "" {
+		return "", &programError{exitNotExecutable, "program " + notExec + " in " + root + " is not executable"}
+	}
+	if len(candidates) == 1 {
+		return "", &programError{exitNotFound, "program " + candidates[0] + " not found in " + root}
+	}
+	return "", &programError{exitNotFound, "program " + program + " not found in " + root + " (looked in " + strings.Join(binDirs, ", ") + ")"}
+}

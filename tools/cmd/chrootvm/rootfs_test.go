@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// tree makes files, directories and links under root from a compact
+// description: "d" a directory, "f" a file, "x" an executable file,
+// "l:TARGET" a symbolic link.
+func tree(t *testing.T, root string, entries map[string]string) {
+	t.Helper()
+	for name, kind := range entries {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch {
+		case kind == "d":
+			err = os.MkdirAll(p, 0o755)
+		case kind == "f":
+			err = os.WriteFile(p, []byte(name), 0o644)
+		case kind == "x":
+			err = os.WriteFile(p, []byte(name), 0o755)
+		case len(kind) > 2 && kind[:2] == "l:":
+			err = os.Symlink(kind[2:], p)
+		default:
+			t.Fatalf("bad kind %q", kind)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestResolveIn(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	tree(t, root, map[string]string{
+		"usr/bin/busybox": "x",
+		"bin":             "l:usr/bin",
+		"usr/bin/sh":      "l:/usr/bin/busybox",
+		"usr/bin/up":      "l:../../../../usr/bin/busybox",
+		"etc/escape":      "l:" + outside,
+		"loop/a":          "l:b",
+		"loop/b":          "l:a",
+	})
+	tests := []struct {
+		name, want string
+	}{
+		{"/bin/sh", "usr/bin/busybox"},
+		{"bin/sh", "usr/bin/busybox"},
+		{"/usr/bin/up", "usr/bin/busybox"},
+		{"/../../usr/bin/busybox", "usr/bin/busybox"},
+		{"/", ""},
+	}
+	for _, tt := range tests {
+		got, err := resolveIn(root, tt.name)
+		if want := filepath.Join(root, tt.want); got != want || err != nil {
+			t.Errorf("resolveIn(root, %q) = %q, %v; want %q", tt.name, got, err, want)
+		}
+	}
+	if _, err := resolveIn(root, "/loop/a"); !errors.Is(err, errLoop) {
+		t.Errorf("resolveIn(root, /loop/a) = %v, want a loop error", err)
+	}
+	// An absolute target is taken inside root, where this one is not.
+	if got, err := resolveIn(root, "/etc/escape"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("resolveIn(root, /etc/escape) = %q, %v; want not found", got, err)
+	}
+}
+
+func TestFindProgram(t *testing.T) {
+	root := t.TempDir()
+	tree(t, root, map[string]string{
+		"usr/bin/busybox":      "x",
+		"bin":                  "l:usr/bin",
+		"usr/bin/sh":           "l:/usr/bin/busybox",
+		"usr/local/bin/tool":   "x",
+		"usr/bin/tool":         "x",
+		"usr/sbin/plain":       "f",
+		"usr/bin/plain":        "f",
+		"usr/bin/dir":          "d",
+		"opt/app/run":          "x",
+		"usr/bin/dangling":     "l:/nowhere",
+		"usr/sbin/onlyplain":   "f",
+		"usr/local/sbin/later": "f",
+		"usr/bin/later":        "x",
+	})
+	tests := []struct {
+		program, want string
+	}{
+		{"", "/bin/sh"},
+		{"sh", "/usr/bin/sh"},
+		{"busybox", "/usr/bin/busybox"},
+		{"tool", "/usr/local/bin/tool"},
+		{"later", "/usr/bin/later"}, // a non-executable earlier in the search does not stop it
+		{"/bin/sh", "/bin/sh"},      // the name is kept: busybox needs it
+		{"opt/app/run", "/opt/app/run"},
+		{"./opt/app/../app/run", "/opt/app/run"},
+	}
+	for _, tt := range tests {
+		if got, err := findProgram(root, tt.program); got != tt.want || err != nil {
+			t.Errorf("findProgram(root, %q) = %q, %v; want %q", tt.program, got, err, tt.want)
+		}
+	}
+	bad := []struct {
+		program string
+		code    int
+	}{
+		{"nosuch", exitNotFound},
+		{"/nosuch", exitNotFound},
+		{"dir", exitNotFound},
+		{"dangling", exitNotFound},
+		{"plain", exitNotExecutable},
+		{"onlyplain", exitNotExecutable},
+		{"/usr/bin/plain", exitNotExecutable},
+	}
+	for _, tt := range bad {
+		_, err := findProgram(root, tt.program)
+		var pe *programError
+		if !errors.As(err, &pe) || pe.code != tt.code {
+			t.Errorf("findProgram(root, %q) = %v, want a program error with status %d", tt.program, err, tt.code)
+		}
+	}
+}
