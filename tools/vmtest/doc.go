@@ -12,6 +12,8 @@
 //	VIRTINIT_REQUIRE_VM  "1": a missing part fails the tests instead of
 //	                     skipping them (CI, make check)
 //
+// Relative paths are taken from tools/, where `go test ./...` runs.
+//
 // Every boot runs under TCG and takes several seconds, so at most two run
 // at a time, and each boot checks several independent things.
 package vmtest

@@ -43,8 +43,11 @@
 //	meminfo-max FIELD KB                  /proc/meminfo's FIELD is below KB
 //	virtiofs-tags TAG...                  /sys/fs/virtiofs/*/tag is exactly
 //	                                      this set
-//	mount-virtiofs TAG DIR                mounts TAG read-write at DIR, the
-//	                                      way osbuild mounts further tags
+//	meminfo-min FIELD KB                  /proc/meminfo's FIELD is at least KB
+//	mountfs TYPE SOURCE DIR               mounts SOURCE read-write at DIR
+//	                                      (osbuild mounts further virtiofs
+//	                                      tags so; run as the initramfs's
+//	                                      init, the checker needs /proc)
 //	run PROG ARG...                       PROG runs and exits with status 0
 package main
 
@@ -103,6 +106,11 @@ type check struct {
 
 func readPlan() ([]check, error) {
 	exe, err := os.Executable()
+	if err != nil && filepath.IsAbs(os.Args[0]) {
+		// Without /proc (as the initramfs's own init) argv[0] is the
+		// path the kernel ran.
+		exe, err = os.Args[0], nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +272,7 @@ func run(c check) (string, error) {
 		if err := want(1); err != nil {
 			return "", err
 		}
-		p := filepath.Join(c.args[0], ".checker-"+c.id)
+		p := filepath.Join(c.args[0], ".checker-probe")
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 			return "", err
 		}
@@ -302,22 +310,23 @@ func run(c check) (string, error) {
 			return "", fmt.Errorf("%s holds %q, want %q", c.args[0], got, c.args[1])
 		}
 		return got, nil
-	case "meminfo-max":
+	case "meminfo-max", "meminfo-min":
 		if err := want(2); err != nil {
 			return "", err
 		}
-		return checkMeminfo(c.args[0], c.args[1])
+		return checkMeminfo(c.args[0], c.args[1], c.kind == "meminfo-max")
 	case "virtiofs-tags":
 		return checkTags(c.args)
-	case "mount-virtiofs":
-		if err := want(2); err != nil {
+	case "mountfs":
+		if err := want(3); err != nil {
 			return "", err
 		}
-		if err := os.MkdirAll(c.args[1], 0o755); err != nil {
+		fstype, source, dir := c.args[0], c.args[1], c.args[2]
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
-		if err := syscall.Mount(c.args[0], c.args[1], "virtiofs", 0, ""); err != nil {
-			return "", fmt.Errorf("mount virtiofs %s on %s: %w", c.args[0], c.args[1], err)
+		if err := syscall.Mount(source, dir, fstype, 0, ""); err != nil {
+			return "", fmt.Errorf("mount %s %s on %s: %w", fstype, source, dir, err)
 		}
 		return "mounted", nil
 	case "run":
@@ -438,8 +447,10 @@ func checkCharDev(path, major, minor string) (string, error) {
 	return fmt.Sprintf("%s c %s mode %o", path, got, st.Mode&0o7777), nil
 }
 
-func checkMeminfo(field, maxKB string) (string, error) {
-	limit, err := strconv.ParseUint(maxKB, 10, 64)
+// checkMeminfo compares a field of /proc/meminfo with a bound in kB: an
+// upper bound (exclusive) when max, else a lower one.
+func checkMeminfo(field, bound string, max bool) (string, error) {
+	limit, err := strconv.ParseUint(bound, 10, 64)
 	if err != nil {
 		return "", err
 	}
@@ -456,8 +467,11 @@ func checkMeminfo(field, maxKB string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("/proc/meminfo: %q: %w", line, err)
 		}
-		if v >= limit {
+		if max && v >= limit {
 			return "", fmt.Errorf("%s %d kB, want below %d kB", field, v, limit)
+		}
+		if !max && v < limit {
+			return "", fmt.Errorf("%s %d kB, want at least %d kB", field, v, limit)
 		}
 		return fmt.Sprintf("%s %d kB", field, v), nil
 	}

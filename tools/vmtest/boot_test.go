@@ -1,0 +1,415 @@
+package vmtest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/vm"
+)
+
+// checkerInit is where the checker is when its share is mounted with
+// mount-ro=checker.
+const checkerInit = "/run/mnt/checker/checker"
+
+// apiMounts are the mounts /init must hand to the program, with per-mount
+// options they must have and must not have. /dev and /dev/pts hold device
+// nodes, so nodev there would break them.
+var apiMounts = []struct {
+	dir, fstype, have, not string
+}{
+	{"/sys", "sysfs", "nosuid,nodev,noexec", "ro"},
+	{"/dev", "devtmpfs", "nosuid", "ro,nodev"},
+	{"/proc", "proc", "nosuid,nodev,noexec", "ro"},
+	{"/run", "tmpfs", "nosuid,nodev", "ro"},
+	{"/tmp", "tmpfs", "nosuid,nodev", "ro"},
+	{"/dev/pts", "devpts", "nosuid,noexec", "ro,nodev"},
+	{"/dev/shm", "tmpfs", "nosuid,nodev", "ro"},
+	{"/sys/fs/cgroup", "cgroup2", "nosuid,nodev,noexec", "ro"},
+}
+
+// devNodes are the character devices a build in the VM needs.
+var devNodes = []struct{ path, major, minor string }{
+	{"/dev/console", "5", "1"},
+	{"/dev/null", "1", "3"},
+	{"/dev/ptmx", "5", "2"},
+	{"/dev/kvm", "10", "232"},
+	{"/dev/loop-control", "10", "237"},
+	{"/dev/fuse", "10", "229"},
+}
+
+var devLinks = []struct{ path, target string }{
+	{"/dev/fd", "/proc/self/fd"},
+	{"/dev/stdin", "/proc/self/fd/0"},
+	{"/dev/stdout", "/proc/self/fd/1"},
+	{"/dev/stderr", "/proc/self/fd/2"},
+}
+
+// basicPlan adds scenario 1's checks: the root tag is / and read-only, the
+// API filesystems, device nodes and links are there, the checker is PID 1
+// in / with fds 0-2 open and a PATH, and busybox runs from the root.
+// Without tmp, /tmp must be neither mounted nor present.
+func basicPlan(pl *plan, rootTag string, withTmp bool) {
+	pl.add("pid1", "pid1")
+	pl.add("cwd", "cwd", "/")
+	pl.add("fds", "fds")
+	pl.add("path", "envset", "PATH")
+	pl.add("root", "mount", "/", "virtiofs", "ro", "-", rootTag)
+	pl.add("root-erofs", "erofs", "/checker-was-here")
+	for _, m := range apiMounts {
+		if m.dir == "/tmp" && !withTmp {
+			pl.add("tmp-notmounted", "notmounted", "/tmp")
+			pl.add("tmp-absent", "absent", "/tmp")
+			continue
+		}
+		pl.add("mount:"+m.dir, "mount", m.dir, m.fstype, m.have, m.not)
+	}
+	for _, d := range devNodes {
+		pl.add("dev:"+d.path, "chardev", d.path, d.major, d.minor)
+	}
+	for _, l := range devLinks {
+		pl.add("link:"+l.path, "symlink", l.path, l.target)
+	}
+	for _, p := range []string{"/dev/null", "/dev/ptmx", "/dev/fuse"} {
+		pl.add("open:"+p, "open", p)
+	}
+	writable := []string{"/run", "/dev/shm"}
+	if withTmp {
+		writable = append(writable, "/tmp")
+	}
+	for _, d := range writable {
+		pl.add("writable:"+d, "writable", d)
+	}
+	pl.add("checker-share", "mount", "/run/mnt/checker", "virtiofs", "ro", "-", "checker")
+	pl.add("shell", "run", "/bin/sh", "-c", "echo shell >/dev/stdout && ls /dev/fd/ >/dev/null")
+}
+
+// standardBoot is the shape of most /init scenarios: q35, the busybox root
+// as tag rootfs, the checker on its own read-only share, panic=-1 so that
+// a dying PID 1 ends the VM instead of hanging it.
+func standardBoot(t *testing.T, p *parts, k kernel, initrdPath, rootfs string, pl *plan, cmdline string, shares ...vm.Share) *vm.Result {
+	t.Helper()
+	shares = append([]vm.Share{
+		{Tag: "rootfs", Path: rootfs, ReadOnly: true},
+		{Tag: "checker", Path: checkerDir(t, p, pl), ReadOnly: true},
+	}, shares...)
+	return boot(t, vm.Config{
+		Machine:  "q35",
+		Kernel:   k.vmlinuz,
+		Initrd:   initrdPath,
+		Append:   "console=ttyS0 panic=-1 " + cmdline,
+		Shares:   shares,
+		NoReboot: true,
+	})
+}
+
+// TestBoot boots the /init binary on both kernels in the scenarios of the
+// test issue, each checked from inside the guest.
+func TestBoot(t *testing.T) {
+	p := need(t)
+	type scenario struct {
+		name string
+		run  func(*testing.T, *parts, kernel)
+		only string // a kernel version, or "" for both
+	}
+	scenarios := []scenario{
+		{"basic-and-shares", testBasic, ""},
+		{"cmdline-and-modparam", testCmdline, ""},
+		{"initramfs-freed", testFreed, ""},
+		{"initramfs-freed-control", testFreedControl, ""},
+		{"osbuild", testOsbuild, ""},
+		{"no-tmp", testNoTmp, ""},
+		{"corrupt-module", testCorruptModule, "6.1"},
+	}
+	for _, f := range failures {
+		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, p *parts, k kernel) { testFailure(t, p, k, f) }, ""})
+	}
+	for _, v := range kernelVersions {
+		for _, s := range scenarios {
+			if s.only != "" && s.only != v {
+				continue
+			}
+			t.Run(v+"/"+s.name, func(t *testing.T) {
+				t.Parallel()
+				s.run(t, p, p.kernels[v])
+			})
+		}
+	}
+}
+
+// testBasic is scenarios 1 and 2: the basic shape of the guest, a mount=
+// tag the guest writes to and the host reads, and a mount-ro= tag where a
+// write fails with EROFS.
+func testBasic(t *testing.T, p *parts, k kernel) {
+	rw, ro := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(ro, "present"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const written = "written by the guest"
+	var pl plan
+	basicPlan(&pl, "rootfs", true)
+	pl.add("rw-mount", "mount", "/run/mnt/rw", "virtiofs", "-", "ro", "rw")
+	pl.add("rw-write", "write", "/run/mnt/rw/hello", written)
+	pl.add("ro-mount", "mount", "/run/mnt/ro", "virtiofs", "ro", "-", "ro")
+	pl.add("ro-read", "file", "/run/mnt/ro/present", "from the host")
+	pl.add("ro-erofs", "erofs", "/run/mnt/ro/new")
+
+	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootfs, &pl,
+		"rootfs=rootfs mount=rw mount-ro=ro mount-ro=checker init="+checkerInit,
+		vm.Share{Tag: "rw", Path: rw},
+		vm.Share{Tag: "ro", Path: ro, ReadOnly: true})
+	expectChecks(t, res, &pl)
+
+	got, err := os.ReadFile(filepath.Join(rw, "hello"))
+	if err != nil || string(got) != written {
+		t.Errorf("host reads rw/hello = %q, %v; want %q", got, err, written)
+	}
+	if _, err := os.Stat(filepath.Join(ro, "new")); err == nil {
+		t.Errorf("ro/new exists on the host: the read-only share was written")
+	}
+}
+
+// testCmdline is scenarios 3 and 5: words after -- are the program's
+// arguments, unknown key=value words its environment (a quoted value with
+// spaces whole), PATH is set, and fuse.max_user_bgreq reaches the fuse
+// module (loaded by /init on 6.1, built in on 6.12).
+func testCmdline(t *testing.T, p *parts, k kernel) {
+	var pl plan
+	pl.add("pid1", "pid1")
+	pl.add("argv", "argv", "checker", "first", "second arg", "x=a b", "--", "last")
+	pl.add("env-plain", "env", "plain=1")
+	pl.add("env-quoted", "env", "greeting=hello world")
+	pl.add("env-path", "envset", "PATH")
+	pl.add("fuse-param", "file", "/sys/module/fuse/parameters/max_user_bgreq", "77")
+	pl.add("fuse-param2", "file", "/sys/module/fuse/parameters/max_user_congthresh", "55")
+
+	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootfs, &pl,
+		`mount-ro=checker init=`+checkerInit+` plain=1 greeting="hello world" fuse.max_user_bgreq=77 fuse.max-user-congthresh=55`+
+			` -- first "second arg" x="a b" -- last`)
+	expectChecks(t, res, &pl)
+}
+
+// testFreed is scenario 4: with 48 MB of padding in the initrd and no
+// root= on the command line the kernel unpacks the initramfs into tmpfs,
+// where whatever /init leaves behind counts as Shmem.
+func testFreed(t *testing.T, p *parts, k kernel) {
+	var pl plan
+	pl.add("pid1", "pid1")
+	pl.add("shmem", "meminfo-max", "Shmem", "4096")
+
+	res := standardBoot(t, p, k, buildInitrd(t, p, k, padding()), p.rootfs, &pl, "rootfs=rootfs mount-ro=checker init="+checkerInit)
+	expectChecks(t, res, &pl)
+}
+
+// paddingSize is the padding of scenario 4: tens of MB, far above the
+// Shmem bound.
+const paddingSize = 48 << 20
+
+func padding() initrd.File {
+	return initrd.File{Name: "padding", Mode: 0o100644, Data: bytes.Repeat([]byte{0xa5}, paddingSize)}
+}
+
+// testFreedControl shows that scenario 4 can fail: the same padded
+// initrd, with the checker itself as the initramfs's init (rdinit=), so
+// nothing is deleted, must show the padding as Shmem.
+func testFreedControl(t *testing.T, p *parts, k kernel) {
+	var pl plan
+	pl.add("pid1", "pid1")
+	pl.add("proc", "mountfs", "proc", "proc", "/proc")
+	pl.add("shmem", "meminfo-min", "Shmem", fmt.Sprint(paddingSize>>10-1024))
+	data, err := os.ReadFile(p.checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := buildInitrd(t, p, k, padding(),
+		initrd.File{Name: "checker", Mode: 0o100755, Data: data},
+		initrd.File{Name: "plan", Mode: 0o100644, Data: []byte(pl.String())})
+	res := boot(t, vm.Config{
+		Machine:  "q35",
+		Kernel:   k.vmlinuz,
+		Initrd:   path,
+		Append:   "console=ttyS0 panic=-1 rdinit=/checker",
+		NoReboot: true,
+	})
+	expectChecks(t, res, &pl)
+}
+
+// osbuildTags are the shares osbuild gives its build VM.
+var osbuildTags = []string{"rootfs", "mnt0", "libdir", "containers", "store"}
+
+// testOsbuild is scenario 6: the machine and command line osbuild uses,
+// with no panic= and no -no-reboot (the checker powers off), five shares,
+// a virtio-serial port, the checker as the program on mnt0. Like osbuild's
+// program, the checker mounts the store tag itself and writes to it.
+func testOsbuild(t *testing.T, p *parts, k kernel) {
+	const written = "stored by the guest"
+	var pl plan
+	basicPlan(&pl, "rootfs", true)
+	// The checker-share check of basicPlan is about mount-ro=checker;
+	// here the program's tag is mnt0, given with mount= (read-write).
+	pl.lines = removeID(pl.lines, "checker-share")
+	pl.add("mnt0", "mount", "/run/mnt/mnt0", "virtiofs", "-", "ro", "mnt0")
+	pl.add("argv", "argv", "checker")
+	pl.add("store-mount", "mountfs", "virtiofs", "store", "/run/osbuild/store")
+	pl.add("store-write", "write", "/run/osbuild/store/hello", written)
+	if k.version != "6.1" { // /sys/fs/virtiofs is new in 6.9
+		pl.add("tags", "virtiofs-tags", osbuildTags...)
+	}
+	store := t.TempDir()
+	shares := []vm.Share{
+		{Tag: "rootfs", Path: p.rootfs, ReadOnly: true},
+		{Tag: "mnt0", Path: checkerDir(t, p, &pl), ReadOnly: true},
+		{Tag: "libdir", Path: t.TempDir(), ReadOnly: true},
+		{Tag: "containers", Path: t.TempDir(), ReadOnly: true},
+		{Tag: "store", Path: store},
+	}
+	res := boot(t, vm.Config{
+		Machine: "q35",
+		CPUs:    1,
+		Kernel:  k.vmlinuz,
+		Initrd:  buildInitrd(t, p, k),
+		Append:  "console=ttyS0 quiet selinux=1 enforcing=0 rootfstype=virtiofs root=rootfs ro mount=mnt0 init=/run/mnt/mnt0/checker",
+		Shares:  shares,
+		ExtraArgs: []string{
+			"-device", "virtio-serial-pci,id=virtio-serial0",
+			"-chardev", "null,id=ipc",
+			"-device", "virtserialport,bus=virtio-serial0.0,chardev=ipc,name=ipc.0",
+		},
+		NoReboot: false,
+	})
+	expectChecks(t, res, &pl)
+	got, err := os.ReadFile(filepath.Join(store, "hello"))
+	if err != nil || string(got) != written {
+		t.Errorf("host reads store/hello = %q, %v; want %q", got, err, written)
+	}
+}
+
+func removeID(lines [][]string, id string) [][]string {
+	var out [][]string
+	for _, l := range lines {
+		if l[0] != id {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// testNoTmp is half of scenario 7: a root without /tmp boots, /init says
+// it unmounts /tmp, and the program finds no /tmp.
+func testNoTmp(t *testing.T, p *parts, k kernel) {
+	var pl plan
+	basicPlan(&pl, "rootfs", false)
+	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootNoTmp, &pl, "mount-ro=checker init="+checkerInit)
+	expectChecks(t, res, &pl)
+	line, ok := initrdLine(res.Output, "/tmp")
+	if !ok {
+		t.Errorf("no initrd: line about /tmp missing in the new root")
+	}
+	t.Logf("console: %s", line)
+}
+
+// testCorruptModule is half of scenario 7 (6.1): a module file the kernel
+// refuses is reported by name and the boot goes on.
+func testCorruptModule(t *testing.T, p *parts, k kernel) {
+	garbage := append([]byte("\x7fELF"), bytes.Repeat([]byte("not a kernel module "), 100)...)
+	var pl plan
+	basicPlan(&pl, "rootfs", true)
+	path := buildInitrd(t, p, k, initrd.File{Name: initrd.ModulesPath + "/999-corrupt.ko", Mode: 0o100644, Data: garbage})
+	res := standardBoot(t, p, k, path, p.rootfs, &pl, "mount-ro=checker init="+checkerInit)
+	expectChecks(t, res, &pl)
+	line, ok := initrdLine(res.Output, "corrupt")
+	if !ok {
+		t.Errorf("no initrd: line naming the corrupt module")
+	}
+	t.Logf("console: %s", line)
+}
+
+// failure is a boot /init cannot complete: it must print a line naming
+// the cause and end the VM as rd.emergency says.
+type failure struct {
+	name    string
+	cmdline string
+	want    []string // substrings of one `initrd:` line
+	want612 []string // more, on 6.12 (which lists the known tags)
+	action  string   // the rd.emergency action line
+	end     vm.End   // how the kernel ends the VM
+}
+
+var failures = []failure{
+	{
+		name:    "unknown-root-tag",
+		cmdline: "rootfs=nosuch rd.timeout=3 init=/bin/sh",
+		want:    []string{`virtiofs tag "nosuch" not found`},
+		want612: []string{`"rootfs"`},
+		action:  "initrd: powering off (rd.emergency=poweroff)",
+		end:     vm.EndPowerOff,
+	},
+	{
+		name:    "invalid-mount-tag",
+		cmdline: "mount=a/b init=/bin/sh",
+		want:    []string{"mount=a/b", `"a/b"`},
+		action:  "initrd: powering off (rd.emergency=poweroff)",
+		end:     vm.EndPowerOff,
+	},
+	{
+		name:    "unknown-mount-tag",
+		cmdline: "mount=nosuch rd.timeout=3 rd.emergency=reboot init=/bin/sh",
+		want:    []string{`virtiofs tag "nosuch" not found`},
+		want612: []string{`"rootfs"`},
+		action:  "initrd: rebooting (rd.emergency=reboot)",
+		end:     vm.EndReboot,
+	},
+	{
+		name:    "missing-init",
+		cmdline: "init=/bin/missing",
+		want:    []string{"/bin/missing", "no such file or directory"},
+		action:  "initrd: powering off (rd.emergency=poweroff)",
+		end:     vm.EndPowerOff,
+	},
+	{
+		name:    "init-not-executable",
+		cmdline: "init=/bin/notexec",
+		want:    []string{"/bin/notexec", "permission denied"},
+		action:  "initrd: powering off (rd.emergency=poweroff)",
+		end:     vm.EndPowerOff,
+	},
+}
+
+// testFailure is the rest of scenario 7: the VM ends (before the hang
+// guard), with the cause on the console and without a kernel panic.
+func testFailure(t *testing.T, p *parts, k kernel, f failure) {
+	res := boot(t, vm.Config{
+		Machine:  "q35",
+		Kernel:   k.vmlinuz,
+		Initrd:   buildInitrd(t, p, k),
+		Append:   "console=ttyS0 panic=-1 " + f.cmdline,
+		Shares:   []vm.Share{{Tag: "rootfs", Path: p.rootfs, ReadOnly: true}},
+		NoReboot: true,
+	})
+	if res.TimedOut {
+		t.Errorf("the VM did not end within %v", bootTimeout)
+	}
+	want := f.want
+	if k.version != "6.1" {
+		want = slices.Concat(f.want, f.want612)
+	}
+	line, ok := initrdLine(res.Output, want...)
+	if !ok {
+		t.Errorf("no initrd: line holding all of %q", want)
+	}
+	t.Logf("console: %s", line)
+	if !bytes.Contains(res.Output, []byte(f.action)) {
+		t.Errorf("no %q line", f.action)
+	}
+	if res.End != f.end {
+		t.Errorf("the guest ended with %q (%s), want %q", res.End, res.Panic, f.end)
+	}
+	if strings.Contains(string(res.Output), "CHECK") {
+		t.Errorf("a program ran after a fatal error")
+	}
+}

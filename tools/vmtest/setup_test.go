@@ -1,0 +1,435 @@
+package vmtest
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/vm"
+)
+
+// kernelVersions are the cache directories tools/fetch-deps fills: 6.1 has
+// virtio, fuse and virtiofs as modules, 6.12 has them built in.
+var kernelVersions = []string{"6.1", "6.12"}
+
+// bootTimeout guards every boot against a hang. A TCG boot takes 7-10 s;
+// the bound is generous so a loaded machine does not fail the suite.
+const bootTimeout = 120 * time.Second
+
+// bootSlots limits the boots running at once: every TCG guest keeps a
+// host core busy.
+var bootSlots = make(chan struct{}, 2)
+
+// tmpRoot holds what the tests share: the checker binary and the root
+// directories. TestMain removes it.
+var tmpRoot string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vmtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmtest:", err)
+		os.Exit(1)
+	}
+	tmpRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// kernel is one kernel of the cache.
+type kernel struct {
+	version string // "6.1", "6.12"
+	vmlinuz string
+	modules string // lib/modules/KVER
+}
+
+// parts are the real pieces every VM test needs.
+type parts struct {
+	init      string
+	busybox   string
+	kernels   map[string]kernel
+	tools     string // the tools/ module directory
+	checker   string // the built checker binary
+	rootfs    string // a busybox root
+	rootNoTmp string // the same root without /tmp
+}
+
+var (
+	partsOnce sync.Once
+	theParts  *parts
+	partsErr  error // a part is missing: skip or fail
+	setupErr  error // our own setup failed: always fail
+)
+
+// need returns the parts, or ends the test: a missing part skips it, or
+// fails it when VIRTINIT_REQUIRE_VM=1 (CI must not pass by skipping).
+func need(t *testing.T) *parts {
+	t.Helper()
+	partsOnce.Do(func() { theParts, partsErr, setupErr = findParts() })
+	if setupErr != nil {
+		t.Fatalf("vmtest setup: %v", setupErr)
+	}
+	if partsErr != nil {
+		msg := "VM tests need real parts (run tools/fetch-deps and build out/initrd):\n" + partsErr.Error()
+		if os.Getenv("VIRTINIT_REQUIRE_VM") == "1" {
+			t.Fatal(msg + "\n(VIRTINIT_REQUIRE_VM=1: missing parts fail the suite)")
+		}
+		t.Skip(msg + "\n(set VIRTINIT_REQUIRE_VM=1 to make this a failure)")
+	}
+	return theParts
+}
+
+func findParts() (p *parts, missing, setup error) {
+	tools, err := filepath.Abs("..")
+	if err != nil {
+		return nil, nil, err
+	}
+	repo := filepath.Dir(tools)
+	p = &parts{tools: tools, kernels: map[string]kernel{}}
+	var miss []error
+
+	p.init = os.Getenv("VIRTINIT_INIT")
+	if p.init == "" {
+		p.init = filepath.Join(repo, "out", "initrd")
+	}
+	p.init = fromTools(tools, p.init)
+	if err := regularFile(p.init); err != nil {
+		miss = append(miss, fmt.Errorf("/init binary (VIRTINIT_INIT): %w", err))
+	}
+
+	cache := os.Getenv("VIRTINIT_CACHE")
+	if cache == "" {
+		cache = filepath.Join(repo, ".cache")
+	}
+	cache = fromTools(tools, cache)
+	for _, v := range kernelVersions {
+		k := kernel{
+			version: v,
+			vmlinuz: filepath.Join(cache, "kernels", v, "vmlinuz"),
+			modules: filepath.Join(cache, "kernels", v, "modules"),
+		}
+		if err := regularFile(k.vmlinuz); err != nil {
+			miss = append(miss, fmt.Errorf("kernel %s: %w", v, err))
+		}
+		if st, err := os.Stat(k.modules); err != nil || !st.IsDir() {
+			miss = append(miss, fmt.Errorf("kernel %s modules: %s is not a directory", v, k.modules))
+		}
+		p.kernels[v] = k
+	}
+
+	if _, err := vm.FindQemu("x86_64"); err != nil {
+		miss = append(miss, fmt.Errorf("qemu: %w", err))
+	}
+	if _, _, err := vm.FindVirtiofsd(); err != nil {
+		miss = append(miss, fmt.Errorf("virtiofsd: %w", err))
+	}
+	if p.busybox, err = staticBusybox(); err != nil {
+		miss = append(miss, fmt.Errorf("busybox: %w", err))
+	}
+	if len(miss) > 0 {
+		return nil, errors.Join(miss...), nil
+	}
+
+	if p.checker, err = buildChecker(filepath.Join(tmpRoot, "checker-bin")); err != nil {
+		return nil, nil, err
+	}
+	p.rootfs = filepath.Join(tmpRoot, "rootfs")
+	if err := makeRootfs(p.rootfs, p.busybox, true); err != nil {
+		return nil, nil, err
+	}
+	p.rootNoTmp = filepath.Join(tmpRoot, "rootfs-notmp")
+	if err := makeRootfs(p.rootNoTmp, p.busybox, false); err != nil {
+		return nil, nil, err
+	}
+	return p, nil, nil
+}
+
+// fromTools makes a relative path of the environment relative to the
+// tools/ directory, where `go test ./...` is run; the test itself runs in
+// tools/vmtest.
+func fromTools(tools, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(tools, path)
+}
+
+func regularFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	return nil
+}
+
+// staticBusybox finds busybox and makes sure it needs no dynamic loader:
+// the guest root holds nothing else.
+func staticBusybox() (string, error) {
+	path, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", fmt.Errorf("%w (install busybox-static)", err)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return "", fmt.Errorf("%s is dynamically linked (install busybox-static)", path)
+		}
+	}
+	return path, nil
+}
+
+// buildChecker builds ./checker statically into dir.
+func buildChecker(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "checker")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./checker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./checker: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+// busyboxApplets are linked in the test root's bin/.
+var busyboxApplets = []string{"sh", "true", "false", "sleep", "cat", "echo", "ls", "mount", "id", "env"}
+
+// makeRootfs makes a minimal root: a static busybox with a few applets,
+// the usual empty mount points, and bin/notexec, a script without execute
+// permission. withTmp false leaves out /tmp.
+func makeRootfs(dir, busybox string, withTmp bool) error {
+	dirs := []string{"bin", "sbin", "dev", "proc", "sys", "run", "etc", "root", "usr/bin"}
+	if withTmp {
+		dirs = append(dirs, "tmp")
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), data, 0o755); err != nil {
+		return err
+	}
+	for _, a := range busyboxApplets {
+		if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "notexec"), []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+}
+
+// buildInitrd writes an initrd for k with /init, the kernel's virtiofs
+// modules and extra files, uncompressed, into a temporary directory.
+func buildInitrd(t *testing.T, p *parts, k kernel, extra ...initrd.File) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "initrd")
+	_, err := initrd.WriteFile(path, initrd.Options{
+		Init:       p.init,
+		ModulesDir: k.modules,
+		Extra:      extra,
+	})
+	if err != nil {
+		t.Fatalf("initrd.WriteFile(%s): %v", path, err)
+	}
+	return path
+}
+
+// plan is what the checker is asked to check in one boot (see
+// checker/main.go for the kinds).
+type plan struct {
+	lines [][]string // ID, KIND, ARGS...
+}
+
+func (p *plan) add(id, kind string, args ...string) {
+	p.lines = append(p.lines, append([]string{id, kind}, args...))
+}
+
+func (p *plan) ids() []string {
+	var ids []string
+	for _, l := range p.lines {
+		ids = append(ids, l[0])
+	}
+	return ids
+}
+
+func (p *plan) String() string {
+	var b strings.Builder
+	for _, l := range p.lines {
+		b.WriteString(strings.Join(l, "\t") + "\n")
+	}
+	return b.String()
+}
+
+// checkerDir makes a directory holding the checker and its plan, to be
+// shared with the guest.
+func checkerDir(t *testing.T, p *parts, pl *plan) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(p.checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "checker"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan"), []byte(pl.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// boot runs one VM, at most two at a time, with the hang guard. It fails
+// the test when the VM cannot be run at all; what the guest did is for the
+// caller to judge. On failure the console and the runner's log are logged.
+func boot(t *testing.T, c vm.Config) *vm.Result {
+	t.Helper()
+	var console, log bytes.Buffer
+	c.Console = &console
+	c.Log = &log
+	c.Debug = true
+	if c.Timeout == 0 {
+		c.Timeout = bootTimeout
+	}
+	bootSlots <- struct{}{}
+	start := time.Now()
+	res, err := vm.Run(context.Background(), c)
+	<-bootSlots
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kernel command line: %s", c.Append)
+			t.Logf("vm log:\n%s", log.String())
+			t.Logf("console:\n%s", console.String())
+		}
+	})
+	if err != nil {
+		t.Fatalf("vm.Run: %v", err)
+	}
+	t.Logf("boot took %.1fs (timed out: %v, exit code %d)", time.Since(start).Seconds(), res.TimedOut, res.ExitCode)
+	return res
+}
+
+// checkResult is one CHECK line of the guest.
+type checkResult struct {
+	ok     bool
+	detail string
+}
+
+var checkLine = regexp.MustCompile(`CHECK (\S+) (ok|fail)(?: (.*))?$`)
+
+// parseChecks collects the checker's lines from the console. The lines
+// are searched anywhere in a console line, in case kernel output precedes
+// them; ended tells whether CHECK-END was seen. An identifier reported
+// twice is a problem.
+func parseChecks(out []byte) (res map[string]checkResult, ended bool, problems []string) {
+	res = map[string]checkResult{}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.Contains(line, "CHECK-END") {
+			ended = true
+			continue
+		}
+		m := checkLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if _, dup := res[m[1]]; dup {
+			problems = append(problems, "check "+m[1]+" reported twice")
+		}
+		res[m[1]] = checkResult{ok: m[2] == "ok", detail: m[3]}
+	}
+	return res, ended, problems
+}
+
+// checkErrors compares the console with the plan's identifiers: every
+// planned check must be reported and ok, nothing else may be reported, and
+// the checker must have reached its end.
+func checkErrors(out []byte, want []string) []string {
+	got, ended, errs := parseChecks(out)
+	planned := map[string]bool{}
+	for _, id := range want {
+		planned[id] = true
+		r, ok := got[id]
+		switch {
+		case !ok:
+			errs = append(errs, "check "+id+": no CHECK line on the console")
+		case !r.ok:
+			errs = append(errs, "check "+id+" failed: "+r.detail)
+		}
+	}
+	for id, r := range got {
+		if !planned[id] {
+			errs = append(errs, fmt.Sprintf("unplanned check %s (ok=%v): %s", id, r.ok, r.detail))
+		}
+	}
+	if !ended {
+		errs = append(errs, "no CHECK-END line: the checker did not finish")
+	}
+	return errs
+}
+
+// expectChecks fails t for every problem checkErrors finds.
+func expectChecks(t *testing.T, res *vm.Result, pl *plan) {
+	t.Helper()
+	if res.TimedOut {
+		t.Errorf("the VM did not end within %v", bootTimeout)
+	}
+	if res.End != vm.EndPowerOff {
+		t.Errorf("the guest ended with %q (%s), want the checker's power-off", res.End, res.Panic)
+	}
+	got, _, _ := parseChecks(res.Output)
+	for _, id := range pl.ids() {
+		if r, ok := got[id]; ok {
+			t.Logf("check %s ok=%v: %s", id, r.ok, r.detail)
+		}
+	}
+	for _, e := range checkErrors(res.Output, pl.ids()) {
+		t.Error(e)
+	}
+}
+
+// initrdLine finds a line the /init binary printed ("initrd: ...") that
+// holds every one of parts.
+func initrdLine(out []byte, parts ...string) (string, bool) {
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimRight(line, "\r")
+		i := strings.Index(line, "initrd: ")
+		if i < 0 {
+			continue
+		}
+		line = line[i:]
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return line, true
+		}
+	}
+	return "", false
+}
