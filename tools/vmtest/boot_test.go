@@ -176,20 +176,22 @@ func testBasic(t *testing.T, p *parts, k kernel) {
 
 // testCmdline is scenarios 3 and 5: words after -- are the program's
 // arguments, unknown key=value words its environment (a quoted value with
-// spaces whole), PATH is set, and fuse.max_user_bgreq reaches the fuse
-// module (loaded by /init on 6.1, built in on 6.12).
+// spaces whole), a PATH from the kernel is kept and an init= without a
+// slash is looked up in it, and fuse.max_user_bgreq reaches the fuse
+// module (loaded by /init on 6.1, built in on 6.12). That PATH is set
+// when the kernel gives none is checked by basicPlan.
 func testCmdline(t *testing.T, p *parts, k kernel) {
 	var pl plan
 	pl.add("pid1", "pid1")
 	pl.add("argv", "argv", "checker", "first", "second arg", "x=a b", "--", "last")
 	pl.add("env-plain", "env", "plain=1")
 	pl.add("env-quoted", "env", "greeting=hello world")
-	pl.add("env-path", "envset", "PATH")
+	pl.add("env-path", "env", "PATH=/run/mnt/checker:/bin")
 	pl.add("fuse-param", "file", "/sys/module/fuse/parameters/max_user_bgreq", "77")
 	pl.add("fuse-param2", "file", "/sys/module/fuse/parameters/max_user_congthresh", "55")
 
 	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootfs, &pl,
-		`mount-ro=checker init=`+checkerInit+` plain=1 greeting="hello world" fuse.max_user_bgreq=77 fuse.max-user-congthresh=55`+
+		`mount-ro=checker init=checker PATH=/run/mnt/checker:/bin plain=1 greeting="hello world" fuse.max_user_bgreq=77 fuse.max-user-congthresh=55`+
 			` -- first "second arg" x="a b" -- last`)
 	expectChecks(t, res, &pl)
 }
