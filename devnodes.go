@@ -34,15 +34,18 @@ var devLinks = []devLink{
 // makeDevNodes creates the missing nodes and links. None is fatal: the
 // program that needs one will say so.
 func makeDevNodes() {
-	// mknod applies the umask; the table's modes are meant as written.
-	old := unix.Umask(0)
 	for _, n := range devNodes {
 		_, err := sys(unix.SYS_MKNODAT, atFDCWD, cstr(n.path), uintptr(n.mode), uintptr(unix.Mkdev(n.major, n.minor)), 0)
-		if err != 0 && err != unix.EEXIST { // EEXIST: devtmpfs made it
+		if err == 0 || err == unix.EEXIST { // EEXIST: devtmpfs made it
+			// The table's mode is set either way: mknod applies the
+			// umask, and devtmpfs gives 0600 to a driver that names no
+			// mode (/dev/fuse where fuse is built in).
+			_, err = sys(unix.SYS_FCHMODAT, atFDCWD, cstr(n.path), uintptr(n.mode&0o7777), 0, 0)
+		}
+		if err != 0 {
 			warnErr("mknod", n.path, err)
 		}
 	}
-	unix.Umask(old)
 	for _, l := range devLinks {
 		if _, err := sys(unix.SYS_SYMLINKAT, cstr(l.target), atFDCWD, cstr(l.path), 0, 0); err != 0 && err != unix.EEXIST {
 			warnErr("symlink", l.path, err)

@@ -120,9 +120,8 @@ func execInit(c *config) error {
 			return err
 		}
 	}
-	argv := append([]string{baseName(c.init)}, c.args...)
 	debugf(-1, "exec", path, "")
-	return fail("exec", path, execve(path, argv, env))
+	return fail("exec", path, execve(path, baseName(c.init), c.args, env))
 }
 
 // programEnv adds a PATH to env when it has none, and returns the PATH.
@@ -163,12 +162,12 @@ func split(s string, sep byte) []string {
 	return out
 }
 
+// panicString describes what recover returned: the runtime's panics
+// (index out of range, nil dereference) are errors.
 func panicString(r any) string {
 	switch v := r.(type) {
 	case error:
 		return v.Error()
-	case string:
-		return v
 	}
 	return "panic"
 }

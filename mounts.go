@@ -46,7 +46,7 @@ func mountAPI() error {
 			// A kernel without a feature rejects its option with EINVAL
 			// (the original tool's `seclabel` on kernels without
 			// SELinux): mount without the options rather than not at all.
-			warn("mount " + m.fstype + " on " + m.target + ": options " + m.data + " rejected, mounting without them")
+			warn(m.target + ": options " + m.data + " rejected, mounting without them")
 			err = mount(m.fstype, m.target, m.fstype, m.flags, "")
 		}
 		switch {

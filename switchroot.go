@@ -35,6 +35,14 @@ func switchRoot() error {
 	if _, err := sys(unix.SYS_CHDIR, cstr("/"), 0, 0, 0, 0); err != 0 {
 		return fail("chdir", "/", err)
 	}
+	// The kernel opened fds 0-2 on the initramfs's /dev/console, which
+	// is deleted now: move them to the console of the new /dev.
+	if fd, err := open("/dev/console", unix.O_RDWR|unix.O_NOCTTY); err == 0 && fd > 2 {
+		for i := uintptr(0); i <= 2; i++ {
+			sys(unix.SYS_DUP3, uintptr(fd), i, 0, 0, 0)
+		}
+		closeFD(fd)
+	}
 	debugf(-1, "switchroot", sysroot, "")
 	return nil
 }

@@ -85,12 +85,13 @@ func mount(source, target, fstype string, flags uintptr, data string) unix.Errno
 
 // execve is execve(2) without package syscall's Exec, which brings the
 // fork lock and rlimit handling that PID 1 has no use for. argv and env
-// go into one array: argv, NULL, env, NULL.
-func execve(path string, argv, env []string) unix.Errno {
-	a := make([]uintptr, len(argv)+1+len(env)+1)
-	e := a[len(argv)+1:]
-	for i, v := range argv {
-		a[i] = cstr(v)
+// go into one array: arg0, args, NULL, env, NULL.
+func execve(path, arg0 string, args, env []string) unix.Errno {
+	a := make([]uintptr, 1+len(args)+1+len(env)+1)
+	e := a[len(args)+2:]
+	a[0] = cstr(arg0)
+	for i, v := range args {
+		a[i+1] = cstr(v)
 	}
 	for i, v := range env {
 		e[i] = cstr(v)
