@@ -34,13 +34,15 @@ var apiMounts = []struct {
 }
 
 // devNodes are the character devices a build in the VM needs.
-var devNodes = []struct{ path, major, minor string }{
-	{"/dev/console", "5", "1"},
-	{"/dev/null", "1", "3"},
-	{"/dev/ptmx", "5", "2"},
-	{"/dev/kvm", "10", "232"},
-	{"/dev/loop-control", "10", "237"},
-	{"/dev/fuse", "10", "229"},
+// The modes are what udev would give them; devtmpfs alone gives /dev/fuse
+// 0600 where fuse is built in (6.12), which locks non-root users out.
+var devNodes = []struct{ path, major, minor, mode string }{
+	{"/dev/console", "5", "1", "600"},
+	{"/dev/null", "1", "3", "666"},
+	{"/dev/ptmx", "5", "2", "666"},
+	{"/dev/kvm", "10", "232", "666"},
+	{"/dev/loop-control", "10", "237", "660"},
+	{"/dev/fuse", "10", "229", "666"},
 }
 
 var devLinks = []struct{ path, target string }{
@@ -70,7 +72,7 @@ func basicPlan(pl *plan, rootTag string, withTmp bool) {
 		pl.add("mount:"+m.dir, "mount", m.dir, m.fstype, m.have, m.not)
 	}
 	for _, d := range devNodes {
-		pl.add("dev:"+d.path, "chardev", d.path, d.major, d.minor)
+		pl.add("dev:"+d.path, "chardev", d.path, d.major, d.minor, d.mode)
 	}
 	for _, l := range devLinks {
 		pl.add("link:"+l.path, "symlink", l.path, l.target)

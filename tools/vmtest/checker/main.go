@@ -187,6 +187,11 @@ func run(c check) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("fd %d: %w", fd, err)
 			}
+			// The kernel opened them on the initramfs's console; /init
+			// moves them to the new root's, which is not deleted.
+			if target != "/dev/console" {
+				return "", fmt.Errorf("fd %d is %q, want /dev/console", fd, target)
+			}
 			open = append(open, fmt.Sprintf("%d=%s", fd, target))
 		}
 		return strings.Join(open, " "), nil
@@ -239,10 +244,10 @@ func run(c check) (string, error) {
 		}
 		return "absent", nil
 	case "chardev":
-		if err := want(3); err != nil {
+		if err := want(4); err != nil {
 			return "", err
 		}
-		return checkCharDev(c.args[0], c.args[1], c.args[2])
+		return checkCharDev(c.args[0], c.args[1], c.args[2], c.args[3])
 	case "symlink":
 		if err := want(2); err != nil {
 			return "", err
@@ -429,7 +434,7 @@ func list(s string) []string {
 	return strings.Split(s, ",")
 }
 
-func checkCharDev(path, major, minor string) (string, error) {
+func checkCharDev(path, major, minor, mode string) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(path, &st); err != nil {
 		return "", fmt.Errorf("lstat %s: %w", path, err)
@@ -443,6 +448,9 @@ func checkCharDev(path, major, minor string) (string, error) {
 	got := fmt.Sprintf("%d:%d", maj, min)
 	if got != major+":"+minor {
 		return "", fmt.Errorf("%s is %s, want %s:%s", path, got, major, minor)
+	}
+	if m := fmt.Sprintf("%o", st.Mode&0o7777); m != mode {
+		return "", fmt.Errorf("%s has mode %s, want %s", path, m, mode)
 	}
 	return fmt.Sprintf("%s c %s mode %o", path, got, st.Mode&0o7777), nil
 }
