@@ -94,6 +94,7 @@ func cut(w string) (key, val string, hasVal bool) {
 	return w, "", false
 }
 
+//go:noinline (called from many places; one copy is smaller)
 func indexByte(s string, c byte) int {
 	for i := 0; i < len(s); i++ {
 		if s[i] == c {
@@ -153,6 +154,8 @@ func parseCmdline(s string, c *config) error {
 }
 
 // lookup returns the value of the last word that starts with prefix.
+//
+//go:noinline (three calls; one copy is smaller)
 func lookup(words []string, prefix string) (val string, ok bool) {
 	for _, w := range words {
 		if len(w) >= len(prefix) && w[:len(prefix)] == prefix {

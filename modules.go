@@ -48,6 +48,22 @@ func normalizeModule(s string) string {
 	return s
 }
 
+// sameModule compares module names as the kernel does, with '-' and '_'
+// the same character.
+func sameModule(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] && !(isDash(a[i]) && isDash(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDash(c byte) bool { return c == '-' || c == '_' }
+
 // paramsFor collects the MODULE.PARAM=VALUE words for one module, in the
 // form finit_module takes them ("a=1 b=2"). The kernel applies such words
 // only to built-in modules; for a loadable one whoever loads it must pass
@@ -57,7 +73,7 @@ func paramsFor(module string, words []string) string {
 	for _, w := range words {
 		key, val, _ := cut(w)
 		dot := indexByte(key, '.')
-		if dot <= 0 || dot == len(key)-1 || normalizeModule(key[:dot]) != module {
+		if dot <= 0 || dot == len(key)-1 || !sameModule(key[:dot], module) {
 			continue
 		}
 		p := w[dot+1:]
@@ -158,23 +174,21 @@ func readDirFD(fd int) ([]string, unix.Errno) {
 		if err != 0 || r == 0 {
 			return names, err
 		}
-		buf, n := ioBuf[:r], int(r)
-		for off := 0; off+19 < n; {
-			reclen := int(buf[off+16]) | int(buf[off+17])<<8
-			if reclen == 0 || off+reclen > n {
+		// One string for the batch: the names are slices of it.
+		buf := string(ioBuf[:r])
+		for len(buf) > 19 {
+			reclen := int(buf[16]) | int(buf[17])<<8
+			if reclen <= 19 || reclen > len(buf) {
 				break
 			}
-			name := buf[off+19 : off+reclen]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
-				}
+			name := buf[19:reclen] // NUL-terminated, then padded
+			if i := indexByte(name, 0); i >= 0 {
+				name = name[:i]
 			}
-			if s := string(name); s != "." && s != ".." {
-				names = append(names, s)
+			if name != "." && name != ".." {
+				names = append(names, name)
 			}
-			off += reclen
+			buf = buf[reclen:]
 		}
 	}
 }

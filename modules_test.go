@@ -58,3 +58,22 @@ func TestSortStrings(t *testing.T) {
 		t.Errorf("sortStrings = %q, want %q", in, want)
 	}
 }
+
+func TestSameModule(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"virtio_pci", "virtio_pci", true},
+		{"virtio-pci", "virtio_pci", true},
+		{"virtio_pci", "virtio-pci", true},
+		{"virtio_pci", "virtio_pcx", false},
+		{"virtioOpci", "virtio_pci", false},
+		{"fuse", "fuse2", false},
+		{"pO", "p_", false},
+	} {
+		if got := sameModule(tt.a, tt.b); got != tt.want {
+			t.Errorf("sameModule(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
