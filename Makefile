@@ -4,7 +4,8 @@
 GO       ?= go
 GOARCH   ?= $(shell $(GO) env GOARCH)
 HOSTARCH := $(shell $(GO) env GOHOSTARCH)
-VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+# A dist tarball carries its version in VERSION; a checkout asks git.
+VERSION  ?= $(shell cat VERSION 2>/dev/null || git describe --always --dirty 2>/dev/null || echo devel)
 OUT      ?= out
 CACHE    ?= $(CURDIR)/.cache
 DESTDIR  ?=
