@@ -15,7 +15,7 @@ It reads the kernel command line:
   rootfs=TAG | rootfstype=virtiofs root=TAG   virtiofs tag of the root (default rootfs)
   mount=TAG, mount-ro=TAG                     extra tags at /run/mnt/TAG
   init=PATH                                   program to run (default /bin/sh)
-  debug                                       print every step with its time
+  debug, rd.debug                             print every step with its time
   rd.emergency=poweroff|reboot|halt           after a fatal error (default poweroff)
   rd.timeout=SECONDS                          wait for a tag (default 10)
   MODULE.PARAM=VALUE                          passed to modules loaded from the initrd
@@ -43,7 +43,7 @@ func main() {
 	if err := mountAPI(); err != nil {
 		fatal(c, err)
 	}
-	ensureConsole()
+	ensureConsole() // again: now there is a devtmpfs /dev/console
 	// Warnings and errors go to the kernel log too.
 	if fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC); err == 0 {
 		kmsgFD = fd

@@ -101,8 +101,8 @@ func msec(us int64) string {
 	return itoa(us/1000) + "." + frac[1:]
 }
 
-// itoa formats a non-negative-or-negative integer in decimal, without
-// strconv (see the size budget in the README).
+// itoa formats an integer in decimal, without strconv (see the size
+// budget in the README).
 func itoa(v int64) string {
 	if v < 0 {
 		return "-" + itoa(-v)

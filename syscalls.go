@@ -10,9 +10,10 @@ import (
 // The system calls of /init all go through sys. The wrappers of
 // golang.org/x/sys/unix are general (a NUL check with an error return for
 // every string, many arguments we never pass) and each costs a few hundred
-// bytes of code and tables; this binary has a size budget, and with one
-// call site for the kernel the wrappers below are small enough to inline.
-// Only the *at forms exist on arm64, so they are used everywhere.
+// bytes of code and tables; this binary has a size budget. The calls made
+// from several places have a small wrapper here; the others call sys where
+// they are made. Only the *at forms exist on arm64, so they are used
+// everywhere.
 //
 // Memory handed to the kernel must stay where it is until the call
 // returns. cstr keeps its strings reachable in pinned until then; the
