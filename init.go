@@ -40,7 +40,7 @@ func main() {
 	}()
 
 	ensureConsole()
-	if err := mountAPI(); err != nil {
+	if err := mountAll(apiMounts); err != nil {
 		fatal(c, err)
 	}
 	ensureConsole() // again: now there is a devtmpfs /dev/console

@@ -33,10 +33,11 @@ var apiMounts = []apiMount{
 	{"cgroup2", "/sys/fs/cgroup", nosuid | nodev | noexec, "nsdelegate", false},
 }
 
-// mountAPI mounts the API filesystems. A failure of an optional one is
-// printed and the boot goes on; a failure of a fatal one is returned.
-func mountAPI() error {
-	for _, m := range apiMounts {
+// mountAll mounts a table such as apiMounts. A failure of an optional
+// mount is printed and the boot goes on; a failure of a fatal one is
+// returned.
+func mountAll(mounts []apiMount) error {
+	for _, m := range mounts {
 		t := now()
 		err := mkdirAll(m.target)
 		if err == 0 {

@@ -44,6 +44,14 @@ func TestRemoveInitramfs(t *testing.T) {
 	if !strings.Contains(string(out), "child done") {
 		t.Fatalf("namespace child did not finish:\n%s", out)
 	}
+	for _, want := range []string{
+		"initrd: " + dir + "/api/a: options mode=0700,virtinit-no-such-option rejected, mounting without them\n",
+		"initrd: mount virtinit-no-such-fs on " + dir + "/api/b: no such device\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("mountAll output lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 func isNamespaceDenied(err error) bool {
@@ -107,6 +115,10 @@ func nsChild(dir string) int {
 		return fail("mount proc: %v", err)
 	}
 
+	if msg := testMountAll(dir); msg != "" {
+		return fail("%s", msg)
+	}
+
 	// A root that is neither ramfs nor tmpfs is refused, untouched.
 	if err := removeInitramfs(filepath.Join(root, "proc")); err == nil || !strings.Contains(err.Error(), "not an initramfs") {
 		return fail("removeInitramfs(proc) = %v, want a refusal", err)
@@ -140,4 +152,43 @@ func nsChild(dir string) int {
 	}
 	os.Stdout.WriteString("child done\n")
 	return 0
+}
+
+// testMountAll runs mountAll on a table of tmpfs mounts below dir: options
+// the kernel rejects are dropped (the mount happens without them, so /a
+// gets tmpfs's default mode), an optional mount that fails is skipped, and
+// a fatal one that fails stops the table there. The parent test checks the
+// warnings on the output.
+func testMountAll(dir string) string {
+	d := filepath.Join(dir, "api")
+	table := []apiMount{
+		{"tmpfs", d + "/a", unix.MS_NOSUID, "mode=0700,virtinit-no-such-option", true},
+		{"virtinit-no-such-fs", d + "/b", 0, "", false},
+		{"tmpfs", d + "/c/d", unix.MS_NODEV, "mode=0711", true},
+		{"virtinit-no-such-fs", d + "/e", 0, "", true},
+		{"tmpfs", d + "/f", 0, "", true},
+	}
+	err := mountAll(table)
+	if err == nil || !strings.Contains(err.Error(), "mount virtinit-no-such-fs on "+d+"/e: no such device") {
+		return fmt.Sprintf("mountAll = %v, want the fatal failure of %s/e", err, d)
+	}
+	var fs unix.Statfs_t
+	for _, tt := range []struct {
+		path    string
+		mounted bool
+		mode    uint32
+	}{
+		{d + "/a", true, 0o777}, {d + "/b", false, 0}, {d + "/c/d", true, 0o711}, {d + "/f", false, 0},
+	} {
+		// Not there at all (after the fatal failure) is not mounted.
+		err := unix.Statfs(tt.path, &fs)
+		if got := err == nil && fs.Type == unix.TMPFS_MAGIC; got != tt.mounted {
+			return fmt.Sprintf("%s mounted = %v, want %v", tt.path, got, tt.mounted)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(tt.path, &st); err == nil && tt.mounted && st.Mode&0o777 != tt.mode {
+			return fmt.Sprintf("%s has mode %o, want %o (mounted without its options?)", tt.path, st.Mode&0o777, tt.mode)
+		}
+	}
+	return ""
 }
