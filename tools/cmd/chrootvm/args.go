@@ -12,17 +12,19 @@ import (
 
 // options are chrootvm's parsed arguments.
 type options struct {
-	mounts  []vm.Share // --mount and --mount-ro, in order
-	kernel  string
-	modules string
-	machine string // "" = choose
-	memory  string
-	cpus    int
-	timeout time.Duration
-	appends []string
-	init    string
-	debug   bool
-	help    bool
+	mounts    []vm.Share // --mount and --mount-ro, in order
+	kernel    string
+	modules   string
+	arch      string // "" = the kernel's
+	machine   string // "" = choose
+	transport string // "" = choose
+	memory    string
+	cpus      int
+	timeout   time.Duration
+	appends   []string
+	init      string
+	debug     bool
+	help      bool
 
 	rootfs  string
 	program string   // "" = the default
@@ -50,11 +52,23 @@ var flags = map[string]flagSpec{
 	"--mount-ro": {2, func(o *options, v []string) error { return o.addMount(v[0], v[1], true) }},
 	"--kernel":   {1, func(o *options, v []string) error { o.kernel = v[0]; return nil }},
 	"--modules":  {1, func(o *options, v []string) error { o.modules = v[0]; return nil }},
+	"--arch": {1, func(o *options, v []string) error {
+		a, err := parseArch(v[0])
+		o.arch = a
+		return err
+	}},
 	"--machine": {1, func(o *options, v []string) error {
-		if v[0] != "microvm" && v[0] != "q35" {
-			return usagef("--machine %q: want microvm or q35", v[0])
+		if v[0] != "microvm" && v[0] != "q35" && v[0] != "virt" {
+			return usagef("--machine %q: want microvm, q35 or virt", v[0])
 		}
 		o.machine = v[0]
+		return nil
+	}},
+	"--transport": {1, func(o *options, v []string) error {
+		if v[0] != "mmio" && v[0] != "pci" {
+			return usagef("--transport %q: want mmio or pci", v[0])
+		}
+		o.transport = v[0]
 		return nil
 	}},
 	"--memory": {1, func(o *options, v []string) error {

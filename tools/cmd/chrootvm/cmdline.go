@@ -8,13 +8,14 @@ import (
 	"virtinit/tools/internal/vm"
 )
 
-// commandLineSize is the x86 kernel's limit on its command line, with the
-// terminating NUL (COMMAND_LINE_SIZE in arch/x86/include/asm/setup.h).
+// commandLineSize is the kernel's limit on its command line, with the
+// terminating NUL: COMMAND_LINE_SIZE in arch/x86/include/asm/setup.h and
+// in arch/arm64/include/uapi/asm/setup.h alike.
 const commandLineSize = 2048
 
 // cmdline is the kernel command line for one run:
 //
-//	console=ttyS0 panic=-1 rootfstype=virtiofs rootfs=rootfs ro init=PROGRAM
+//	console=CONSOLE panic=-1 rootfstype=virtiofs rootfs=rootfs ro init=PROGRAM
 //	mount=TAG... mount-ro=TAG... quiet loglevel=3|debug rd.emergency=halt
 //	APPEND -- ARGS
 //
@@ -25,12 +26,14 @@ const commandLineSize = 2048
 // loglevel=3 hides KERN_ERR messages too, which "quiet" lets through, like
 // microvm's "PCI: Fatal: No config space access function found" (it has
 // no PCI bus); --debug shows everything.
-func cmdline(program string, mounts []vm.Share, appends []string, args []string, debug bool) (string, error) {
+//
+// CONSOLE is the architecture's serial port: ttyS0 or ttyAMA0.
+func cmdline(console, program string, mounts []vm.Share, appends []string, args []string, debug bool) (string, error) {
 	p, err := quoteArg(program)
 	if err != nil {
 		return "", fmt.Errorf("PROGRAM %w", err)
 	}
-	words := []string{"console=ttyS0", "panic=-1", "rootfstype=virtiofs", "rootfs=" + rootTag, "ro", "init=" + p}
+	words := []string{"console=" + console, "panic=-1", "rootfstype=virtiofs", "rootfs=" + rootTag, "ro", "init=" + p}
 	for _, m := range mounts {
 		if m.ReadOnly {
 			words = append(words, "mount-ro="+m.Tag)

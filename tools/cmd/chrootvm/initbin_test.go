@@ -1,8 +1,10 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,14 +39,63 @@ func TestSourceRoot(t *testing.T) {
 }
 
 func TestFindInitGiven(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "init")
-	if _, err := findInit(p); err == nil {
-		t.Errorf("findInit(%q) of a missing file succeeded", p)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
-		t.Fatal(err)
+	amd64 := write("amd64", fakeELF(elf.EM_X86_64))
+	arm64 := write("arm64", fakeELF(elf.EM_AARCH64))
+	script := write("script", []byte("#!/bin/sh\n"))
+	tests := []struct {
+		given, arch string
+		err         string
+	}{
+		{amd64, "x86_64", ""},
+		{arm64, "aarch64", ""},
+		{amd64, "aarch64", "built for x86_64, not a static aarch64 program"},
+		{arm64, "x86_64", "built for aarch64"},
+		{script, "x86_64", "not an ELF program"},
+		{filepath.Join(dir, "missing"), "x86_64", "no such file"},
 	}
-	if got, err := findInit(p); got != p || err != nil {
-		t.Errorf("findInit(%q) = %q, %v", p, got, err)
+	for _, tt := range tests {
+		got, err := findInit(tt.given, tt.arch)
+		if tt.err == "" && (got != tt.given || err != nil) || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("findInit(%q, %s) = %q, %v; want error %q", tt.given, tt.arch, got, err, tt.err)
+		}
+	}
+}
+
+// TestFindInitSourceTree finds the binary of each architecture in a
+// source tree around the working directory, passing over the other's.
+func TestFindInitSourceTree(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{"tools/x": "f", "out/amd64/x": "f", "out/arm64/x": "f"})
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("go.mod", []byte("module virtinit\n"))
+	// out/initrd is the host's build: x86_64 here. Only it exists at first.
+	hostInit := write("out/initrd", fakeELF(elf.EM_X86_64))
+	t.Chdir(filepath.Join(dir, "tools"))
+	if got, err := findInit("", "x86_64"); got != hostInit || err != nil {
+		t.Errorf("findInit(x86_64) = %q, %v; want %q", got, err, hostInit)
+	}
+	if _, err := findInit("", "aarch64"); err == nil || !strings.Contains(err.Error(), "make build GOARCH=arm64") || !strings.Contains(err.Error(), "passed over "+hostInit) {
+		t.Errorf("findInit(aarch64) with only an x86_64 binary: %v, want an error naming `make build GOARCH=arm64` and %s", err, hostInit)
+	}
+	armInit := write("out/arm64/initrd", fakeELF(elf.EM_AARCH64))
+	amdInit := write("out/amd64/initrd", fakeELF(elf.EM_X86_64))
+	for a, want := range map[string]string{"x86_64": amdInit, "aarch64": armInit} {
+		if got, err := findInit("", a); got != want || err != nil {
+			t.Errorf("findInit(%s) = %q, %v; want %q", a, got, err, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -155,28 +156,43 @@ func TestChooseMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		requested, modules string
-		machine, transport string
-		err                bool
+		arch, machine, transport, modules string
+		wantMachine, wantTransport        string
+		err                               string
 	}{
-		{"", "loadable", "microvm", "mmio", false},
-		{"", "builtin", "microvm", "mmio", false},
-		{"", "none", "q35", "pci", false},
-		{"", "", "q35", "pci", false}, // nothing known: the safe machine
-		{"q35", "loadable", "q35", "pci", false},
-		{"microvm", "loadable", "microvm", "mmio", false},
-		{"microvm", "", "microvm", "mmio", false}, // asked for, and nothing says no
-		{"microvm", "none", "", "", true},
-		{"", "missing", "", "", true},
+		{"x86_64", "", "", "loadable", "microvm", "mmio", ""},
+		{"x86_64", "", "", "builtin", "microvm", "mmio", ""},
+		{"x86_64", "", "", "none", "q35", "pci", ""},
+		{"x86_64", "", "", "", "q35", "pci", ""}, // nothing known: the safe machine
+		{"x86_64", "q35", "", "loadable", "q35", "pci", ""},
+		{"x86_64", "", "pci", "loadable", "q35", "pci", ""},
+		{"x86_64", "microvm", "", "loadable", "microvm", "mmio", ""},
+		{"x86_64", "", "mmio", "loadable", "microvm", "mmio", ""},
+		{"x86_64", "microvm", "", "", "microvm", "mmio", ""}, // asked for, and nothing says no
+		{"x86_64", "microvm", "", "none", "", "", "no virtio_mmio"},
+		{"x86_64", "", "mmio", "none", "", "", "no virtio_mmio"},
+		{"x86_64", "q35", "mmio", "loadable", "", "", "--machine q35 cannot have x86_64 virtio-mmio devices (it takes --machine microvm)"},
+		{"x86_64", "microvm", "pci", "loadable", "", "", "--machine microvm cannot"},
+		{"x86_64", "virt", "", "loadable", "", "", "--machine virt cannot"},
+		{"x86_64", "", "", "missing", "", "", "module tree"},
+		{"aarch64", "", "", "loadable", "virt", "mmio", ""},
+		{"aarch64", "", "", "builtin", "virt", "mmio", ""},
+		{"aarch64", "", "", "none", "virt", "pci", ""},
+		{"aarch64", "", "", "", "virt", "pci", ""},
+		{"aarch64", "virt", "pci", "loadable", "virt", "pci", ""},
+		{"aarch64", "", "mmio", "", "virt", "mmio", ""},
+		{"aarch64", "", "mmio", "none", "", "", "no virtio_mmio"},
+		{"aarch64", "q35", "", "loadable", "", "", "--machine q35 cannot have aarch64"},
+		{"aarch64", "microvm", "", "loadable", "", "", "--machine microvm cannot have aarch64"},
 	}
 	for _, tt := range tests {
 		modules := tt.modules
 		if modules != "" {
 			modules = filepath.Join(dir, modules)
 		}
-		m, tr, err := chooseMachine(tt.requested, modules)
-		if m != tt.machine || tr != tt.transport || (err != nil) != tt.err {
-			t.Errorf("chooseMachine(%q, %q) = %q, %q, %v; want %q, %q, error %v", tt.requested, tt.modules, m, tr, err, tt.machine, tt.transport, tt.err)
+		m, tr, err := chooseMachine(tt.arch, tt.machine, tt.transport, modules)
+		if m != tt.wantMachine || tr != tt.wantTransport || (err != nil) != (tt.err != "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("chooseMachine(%q, %q, %q, %q) = %q, %q, %v; want %q, %q, error %q", tt.arch, tt.machine, tt.transport, tt.modules, m, tr, err, tt.wantMachine, tt.wantTransport, tt.err)
 		}
 	}
 }

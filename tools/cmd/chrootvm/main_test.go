@@ -21,7 +21,12 @@ func TestRunEarlyExits(t *testing.T) {
 		"root/bin/text": "f",
 		"vmlinuz":       "f",
 		"empty":         "d",
+		"garbage":       "f",
 	})
+	if err := os.WriteFile(kernel, fakeImage(peMachineAMD64, x86BootMagicOff, x86BootMagic), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage")
 	tests := []struct {
 		name string
 		args []string
@@ -40,7 +45,11 @@ func TestRunEarlyExits(t *testing.T) {
 		{"program not found", []string{"--kernel", kernel, rootfs, "nosuch"}, "", exitNotFound, "not found"},
 		{"program not executable", []string{"--kernel", kernel, rootfs, "/bin/text"}, "", exitNotExecutable, "not executable"},
 		{"argument the kernel cannot carry", []string{"--kernel", kernel, rootfs, "sh", `"`}, "", exitUsage, "double quote"},
-		{"no qemu", []string{"--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu"},
+		{"no qemu", []string{"--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-x86_64 on PATH (install qemu-system-x86)"},
+		{"no qemu for aarch64", []string{"--arch", "arm64", "--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-aarch64 on PATH (install qemu-system-arm)"},
+		{"bad --arch", []string{"--arch", "mips", rootfs}, "", exitUsage, "--arch"},
+		{"unknown architecture", []string{"--kernel", garbage, rootfs}, "", exitUsage, "pass --arch"},
+		{"machine of another architecture", []string{"--arch", "aarch64", "--kernel", kernel, "--machine", "q35", rootfs}, "", exitUsage, "--machine q35 cannot have aarch64"},
 	}
 	for _, tt := range tests {
 		if tt.path != "" {

@@ -3,6 +3,7 @@ package vm
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,14 +16,14 @@ func TestQemuArgs(t *testing.T) {
 		want string
 	}{{
 		name: "q35, TCG, no shares",
-		c:    Config{Machine: "q35", Kernel: "/k", Initrd: "/i", Append: "console=ttyS0", Memory: "1G", CPUs: 1},
+		c:    Config{Machine: "q35", Transport: "pci", Kernel: "/k", Initrd: "/i", Append: "console=ttyS0", Memory: "1G", CPUs: 1},
 		p:    plan{accel: "tcg", cpu: "max"},
 		want: "-nodefaults -no-user-config -display none -machine q35 -accel tcg -cpu max -smp 1 " +
 			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
 			"-kernel /k -initrd /i -append console=ttyS0 -serial stdio",
 	}, {
 		name: "microvm, two shares, no reboot, parameters",
-		c: Config{Machine: "microvm", Kernel: "/k", Initrd: "/i", Append: "quiet -- a b", Memory: "512M", CPUs: 2, NoReboot: true,
+		c: Config{Machine: "microvm", Transport: "mmio", Kernel: "/k", Initrd: "/i", Append: "quiet -- a b", Memory: "512M", CPUs: 2, NoReboot: true,
 			Shares: []Share{{Tag: "rootfs", Path: "/r", ReadOnly: true}, {Tag: "x", Path: "/x"}}},
 		p: plan{accel: "tcg", cpu: "max", sockets: []string{"/t/fs0.sock", "/t/fs1.sock"}, params: []string{"reboot=t", "tsc_early_khz=1000"}},
 		want: "-nodefaults -no-user-config -display none -machine microvm,rtc=on,x-option-roms=off -accel tcg -cpu max -smp 2 " +
@@ -33,7 +34,7 @@ func TestQemuArgs(t *testing.T) {
 			"-chardev socket,id=fs1,path=/t/fs1.sock -device vhost-user-fs-device,queue-size=1024,chardev=fs1,tag=x",
 	}, {
 		name: "pc, KVM, icount, no initrd, extra arguments, commas escaped",
-		c: Config{Machine: "pc", Kernel: "/k", Append: "", Memory: "2G", CPUs: 1, Icount: true,
+		c: Config{Machine: "pc", Transport: "pci", Kernel: "/k", Append: "", Memory: "2G", CPUs: 1, Icount: true,
 			Shares: []Share{{Tag: "a,b", Path: "/a"}}, ExtraArgs: []string{"-device", "virtio-serial"}},
 		p: plan{accel: "kvm", cpu: "host", sockets: []string{"/t,u/fs0.sock"}},
 		want: "-nodefaults -no-user-config -display none -machine pc -accel kvm -cpu host -smp 1 " +
@@ -42,12 +43,23 @@ func TestQemuArgs(t *testing.T) {
 			"-chardev socket,id=fs0,path=/t,,u/fs0.sock -device vhost-user-fs-pci,queue-size=1024,chardev=fs0,tag=a,,b " +
 			"-device virtio-serial",
 	}, {
-		name: "virt on aarch64",
-		c:    Config{Arch: "aarch64", Machine: "virt", Kernel: "/k", Append: "console=ttyAMA0", Memory: "1G", CPUs: 1},
-		p:    plan{accel: "tcg", cpu: "cortex-a57"},
+		name: "virt on aarch64, virtio-mmio",
+		c: Config{Arch: "aarch64", Machine: "virt", Transport: "mmio", Kernel: "/k", Append: "console=ttyAMA0", Memory: "1G", CPUs: 1,
+			Shares: []Share{{Tag: "rootfs", Path: "/r"}}},
+		p: plan{accel: "tcg", cpu: "cortex-a57", sockets: []string{"/t/fs0.sock"}},
 		want: "-nodefaults -no-user-config -display none -machine virt -accel tcg -cpu cortex-a57 -smp 1 " +
 			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
-			"-kernel /k -append console=ttyAMA0 -serial stdio",
+			"-kernel /k -append console=ttyAMA0 -serial stdio -global virtio-mmio.force-legacy=false " +
+			"-chardev socket,id=fs0,path=/t/fs0.sock -device vhost-user-fs-device,queue-size=1024,chardev=fs0,tag=rootfs",
+	}, {
+		name: "virt on aarch64, virtio-pci",
+		c: Config{Arch: "aarch64", Machine: "virt", Transport: "pci", Kernel: "/k", Append: "console=ttyAMA0", Memory: "1G", CPUs: 1,
+			Shares: []Share{{Tag: "rootfs", Path: "/r"}}},
+		p: plan{accel: "tcg", cpu: "cortex-a57", sockets: []string{"/t/fs0.sock"}},
+		want: "-nodefaults -no-user-config -display none -machine virt -accel tcg -cpu cortex-a57 -smp 1 " +
+			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -append console=ttyAMA0 -serial stdio " +
+			"-chardev socket,id=fs0,path=/t/fs0.sock -device vhost-user-fs-pci,queue-size=1024,chardev=fs0,tag=rootfs",
 	}}
 	for _, tt := range tests {
 		params := append([]string(nil), tt.p.params...)
@@ -70,15 +82,29 @@ func TestMachines(t *testing.T) {
 		if !strings.HasPrefix(m.option, name) {
 			t.Errorf("machine %s: -machine %s", name, m.option)
 		}
-		mmio := name == "microvm"
-		if got := m.fsDevice == "vhost-user-fs-device"; got != mmio {
-			t.Errorf("machine %s: device %s", name, m.fsDevice)
+		if len(m.transports) == 0 {
+			t.Errorf("machine %s: no virtio transport", name)
 		}
-		if got := strings.Contains(strings.Join(m.globals, " "), "virtio-mmio.force-legacy=false"); got != mmio {
-			t.Errorf("machine %s: modern virtio-mmio forced = %v, want %v", name, got, mmio)
+		for _, tr := range m.transports {
+			if _, ok := transports[tr]; !ok {
+				t.Errorf("machine %s: unknown transport %q", name, tr)
+			}
+		}
+		// A PC has no virtio-mmio transports and microvm no PCI bus.
+		if mmioOnly, pciOnly := name == "microvm", name == "q35" || name == "pc"; mmioOnly && slices.Contains(m.transports, "pci") || pciOnly && slices.Contains(m.transports, "mmio") {
+			t.Errorf("machine %s: transports %q", name, m.transports)
 		}
 		if strings.Contains(m.option, "acpi=off") {
 			t.Errorf("machine %s: ACPI is off, but the guest finds virtio-mmio devices through it", name)
+		}
+	}
+	for name, tr := range transports {
+		mmio := name == "mmio"
+		if got := tr.device == "vhost-user-fs-device"; got != mmio {
+			t.Errorf("transport %s: device %s", name, tr.device)
+		}
+		if got := strings.Contains(strings.Join(tr.globals, " "), "virtio-mmio.force-legacy=false"); got != mmio {
+			t.Errorf("transport %s: modern virtio-mmio forced = %v, want %v", name, got, mmio)
 		}
 	}
 	for arch, name := range defaultMachine {
@@ -118,8 +144,19 @@ func TestNormalize(t *testing.T) {
 		t.Errorf("normalize: defaults %q %q %q %d, want x86_64 q35 1G 1", c.Arch, c.Machine, c.Memory, c.CPUs)
 	}
 	c, err = Config{Arch: "aarch64", Kernel: kernel}.normalize()
-	if err != nil || c.Machine != "virt" {
-		t.Errorf("normalize: aarch64 machine %q, %v; want virt", c.Machine, err)
+	if err != nil || c.Machine != "virt" || c.Transport != machines["virt"].transports[0] {
+		t.Errorf("normalize: aarch64 machine %q, transport %q, %v; want virt, %s", c.Machine, c.Transport, err, machines["virt"].transports[0])
+	}
+	for _, tt := range []struct{ arch, machine, transport, want string }{
+		{"x86_64", "q35", "", "pci"},
+		{"x86_64", "microvm", "", "mmio"},
+		{"aarch64", "virt", "pci", "pci"},
+		{"aarch64", "virt", "mmio", "mmio"},
+	} {
+		c, err := Config{Arch: tt.arch, Machine: tt.machine, Transport: tt.transport, Kernel: kernel}.normalize()
+		if err != nil || c.Transport != tt.want {
+			t.Errorf("normalize(%s, %s, %q): transport %q, %v; want %q", tt.arch, tt.machine, tt.transport, c.Transport, err, tt.want)
+		}
 	}
 
 	long := strings.Repeat("t", 37)
@@ -131,6 +168,9 @@ func TestNormalize(t *testing.T) {
 		{"arch", Config{Arch: "riscv64", Kernel: kernel}, "unknown architecture"},
 		{"machine of another arch", Config{Machine: "virt", Kernel: kernel}, `machine "virt"`},
 		{"unknown machine", Config{Machine: "isapc", Kernel: kernel}, `machine "isapc" is not one of microvm, pc, q35`},
+		{"pci on microvm", Config{Machine: "microvm", Transport: "pci", Kernel: kernel}, `transport "pci": machine microvm has mmio`},
+		{"mmio on q35", Config{Machine: "q35", Transport: "mmio", Kernel: kernel}, `transport "mmio": machine q35 has pci`},
+		{"unknown transport", Config{Arch: "aarch64", Transport: "ccw", Kernel: kernel}, `transport "ccw": machine virt has mmio or pci`},
 		{"memory", Config{Memory: "1.5G", Kernel: kernel}, "memory size"},
 		{"cpus", Config{CPUs: -1, Kernel: kernel}, "-1 CPUs"},
 		{"no kernel", Config{}, "no kernel"},

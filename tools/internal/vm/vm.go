@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ type Share struct {
 type Config struct {
 	Arch      string        // "x86_64" (default) or "aarch64"
 	Machine   string        // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
+	Transport string        // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
 	Kernel    string        // the kernel image
 	Initrd    string        // the initrd; "" for none
 	Append    string        // the whole kernel command line; the caller composes it (see machine parameters below)
@@ -320,6 +322,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if m, ok := machines[c.Machine]; !ok || m.arch != c.Arch {
 		return c, fmt.Errorf("vm: machine %q is not one of %s", c.Machine, strings.Join(machineNames(c.Arch), ", "))
+	}
+	if c.Transport == "" {
+		c.Transport = machines[c.Machine].transports[0]
+	}
+	if !slices.Contains(machines[c.Machine].transports, c.Transport) {
+		return c, fmt.Errorf("vm: transport %q: machine %s has %s", c.Transport, c.Machine, strings.Join(machines[c.Machine].transports, " or "))
 	}
 	if c.Memory == "" {
 		c.Memory = "1G"

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"debug/elf"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeELF is the 64-byte header of a little-endian 64-bit ELF executable
+// for machine m, with no program or section headers: enough for
+// debug/elf.
+func fakeELF(m elf.Machine) []byte {
+	b := make([]byte, 64)
+	copy(b, "\x7fELF")
+	b[elf.EI_CLASS] = byte(elf.ELFCLASS64)
+	b[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
+	b[elf.EI_VERSION] = byte(elf.EV_CURRENT)
+	binary.LittleEndian.PutUint16(b[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(b[18:], uint16(m))
+	binary.LittleEndian.PutUint32(b[20:], uint32(elf.EV_CURRENT))
+	binary.LittleEndian.PutUint16(b[52:], 64) // e_ehsize
+	return b
+}
+
+// fakeImage makes the first bytes of a kernel image: an MZ header whose
+// PE header (at 0x40) names peMachine (0 for none), and magic at off.
+func fakeImage(peMachine uint16, off int, magic string) []byte {
+	b := make([]byte, 0x400)
+	if peMachine != 0 {
+		copy(b, "MZ")
+		binary.LittleEndian.PutUint32(b[0x3c:], 0x40)
+		copy(b[0x40:], "PE\x00\x00")
+		binary.LittleEndian.PutUint16(b[0x44:], peMachine)
+	}
+	if magic != "" {
+		copy(b[off:], magic)
+	}
+	return b
+}
+
+func peOutside() []byte {
+	b := fakeImage(peMachineARM64, 0, "")
+	binary.LittleEndian.PutUint32(b[0x3c:], 0x10000)
+	return b
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	z := gzip.NewWriter(&buf)
+	z.Write(b)
+	z.Close()
+	return buf.Bytes()
+}
+
+func TestKernelArch(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"bzImage with an EFI stub", fakeImage(peMachineAMD64, x86BootMagicOff, x86BootMagic), "x86_64"},
+		{"bzImage without one", fakeImage(0, x86BootMagicOff, x86BootMagic), "x86_64"},
+		{"arm64 Image with an EFI stub", fakeImage(peMachineARM64, arm64ImageMagicOff, arm64ImageMagic), "aarch64"},
+		{"arm64 Image without one", fakeImage(0, arm64ImageMagicOff, arm64ImageMagic), "aarch64"},
+		{"gzipped arm64 Image", gzipped(fakeImage(peMachineARM64, arm64ImageMagicOff, arm64ImageMagic)), "aarch64"},
+		{"arm64 EFI zboot", fakeImage(peMachineARM64, 4, "zimg"), "aarch64"},
+		{"x86_64 PE only", fakeImage(peMachineAMD64, 0, ""), "x86_64"},
+		{"ELF vmlinux, x86_64", fakeELF(elf.EM_X86_64), "x86_64"},
+		{"ELF vmlinux, aarch64", fakeELF(elf.EM_AARCH64), "aarch64"},
+		{"ELF of another architecture", fakeELF(elf.EM_RISCV), ""},
+		{"PE of another architecture", fakeImage(0x5064, 0, ""), ""},
+		{"PE header out of the file", peOutside(), ""},
+		{"magic cut short", fakeImage(0, x86BootMagicOff, x86BootMagic)[:x86BootMagicOff+2], ""},
+		{"gzip of something else", gzipped([]byte("hello")), ""},
+		{"broken gzip", []byte{0x1f, 0x8b, 0, 0}, ""},
+		{"empty", nil, ""},
+		{"text", []byte("not a kernel"), ""},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		p := filepath.Join(dir, "k"+string(rune('a'+i)))
+		if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := kernelArch(p)
+		if got != tt.want || err != nil {
+			t.Errorf("%s: kernelArch = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+	if _, err := kernelArch(filepath.Join(dir, "missing")); err == nil {
+		t.Errorf("kernelArch of a missing file: no error")
+	}
+}
+
+// TestKernelArchReal reads the kernels of the project's cache
+// (tools/fetch-deps, with --arch arm64 for the arm64 one), where present.
+func TestKernelArchReal(t *testing.T) {
+	cache := os.Getenv("VIRTINIT_CACHE")
+	if cache == "" {
+		cache = filepath.Join("..", "..", "..", ".cache")
+	}
+	images := []struct{ path, want string }{
+		{"kernels/6.1/vmlinuz", "x86_64"},
+		{"kernels/6.12/vmlinuz", "x86_64"},
+		{"arm64/kernels/6.1/vmlinuz", "aarch64"},
+	}
+	found := 0
+	for _, im := range images {
+		p := filepath.Join(cache, im.path)
+		if !isFile(p) {
+			continue
+		}
+		found++
+		if got, err := kernelArch(p); got != im.want || err != nil {
+			t.Errorf("kernelArch(%s) = %q, %v; want %q", p, got, err, im.want)
+		}
+	}
+	if found == 0 {
+		t.Skipf("no kernel in the cache %s (run tools/fetch-deps)", cache)
+	}
+}
+
+func TestRootfsArch(t *testing.T) {
+	root := t.TempDir()
+	tree(t, root, map[string]string{
+		"usr/bin/env":  "x",              // written below
+		"bin/script":   "x",              // not ELF
+		"bin/sh":       "l:/bin/busybox", // absolute link, taken inside root
+		"bin/busybox":  "x",              // written below
+		"empty/bin/sh": "x",
+	})
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(root, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("usr/bin/env", fakeELF(elf.EM_X86_64))
+	write("bin/busybox", fakeELF(elf.EM_AARCH64))
+	tests := []struct {
+		root, program  string
+		wantArch, from string
+	}{
+		{root, "/usr/bin/env", "x86_64", "/usr/bin/env"},
+		{root, "/bin/script", "aarch64", "/bin/sh"},
+		{root, "", "aarch64", "/bin/sh"},
+		{filepath.Join(root, "empty"), "/bin/sh", "", ""},
+	}
+	for _, tt := range tests {
+		a, from := rootfsArch(tt.root, tt.program)
+		if a != tt.wantArch || from != tt.from {
+			t.Errorf("rootfsArch(%q, %q) = %q, %q; want %q, %q", tt.root, tt.program, a, from, tt.wantArch, tt.from)
+		}
+	}
+}
+
+func TestChooseArch(t *testing.T) {
+	tests := []struct {
+		forced, kernel, root string
+		want                 string
+		warnings             []string // substrings, one per warning
+		err                  bool
+	}{
+		{"", "aarch64", "aarch64", "aarch64", nil, false},
+		{"", "x86_64", "", "x86_64", nil, false},
+		{"", "", "aarch64", "aarch64", nil, false},
+		{"", "", "", "", nil, true},
+		{"aarch64", "", "", "aarch64", nil, false},
+		{"aarch64", "x86_64", "", "aarch64", []string{"kernel /k is built for x86_64, not aarch64"}, false},
+		{"", "x86_64", "aarch64", "x86_64", []string{"ROOTFS's /bin/sh is built for aarch64, not x86_64"}, false},
+		{"x86_64", "aarch64", "aarch64", "x86_64", []string{"kernel", "ROOTFS"}, false},
+	}
+	for _, tt := range tests {
+		got, warnings, err := chooseArch(tt.forced, "/k", tt.kernel, tt.root, "/bin/sh")
+		ok := got == tt.want && (err != nil) == tt.err && len(warnings) == len(tt.warnings)
+		for i := 0; ok && i < len(warnings); i++ {
+			ok = strings.Contains(warnings[i], tt.warnings[i])
+		}
+		if !ok {
+			t.Errorf("chooseArch(%q, kernel %q, root %q) = %q, %q, %v; want %q, %q, error %v", tt.forced, tt.kernel, tt.root, got, warnings, err, tt.want, tt.warnings, tt.err)
+		}
+	}
+}
+
+func TestParseArch(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"x86_64", "x86_64"},
+		{"amd64", "x86_64"},
+		{"aarch64", "aarch64"},
+		{"arm64", "aarch64"},
+		{"riscv64", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, err := parseArch(tt.in)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("parseArch(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestArches checks the table: each architecture has its own console,
+// ELF machine, GOARCH and qemu package.
+func TestArches(t *testing.T) {
+	seen := map[string]string{}
+	for name, a := range arches {
+		for _, v := range []string{a.goarch, a.console, a.machine.String(), a.qemuPackage} {
+			if v == "" {
+				t.Errorf("arch %s: an empty field: %+v", name, a)
+			}
+			if other, dup := seen[v]; dup {
+				t.Errorf("arch %s and %s share %q", name, other, v)
+			}
+			seen[v] = name
+		}
+		if archOfMachine(a.machine) != name {
+			t.Errorf("archOfMachine(%v) = %q, want %q", a.machine, archOfMachine(a.machine), name)
+		}
+		if got, err := parseArch(a.goarch); got != name || err != nil {
+			t.Errorf("parseArch(%q) = %q, %v; want %q", a.goarch, got, err, name)
+		}
+	}
+	if got := arches["aarch64"].console; got != "ttyAMA0" {
+		t.Errorf("aarch64 console %q, want ttyAMA0 (virt's PL011)", got)
+	}
+	if got := arches["x86_64"].console; got != "ttyS0" {
+		t.Errorf("x86_64 console %q, want ttyS0", got)
+	}
+}
