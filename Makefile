@@ -85,15 +85,19 @@ test:
 	cd tools && $(GO) test ./...
 
 # check is the project's test command: it fetches every real part it needs
-# (qemu, virtiofsd, busybox, Debian kernels) and boots real VMs.
+# (qemu, virtiofsd, busybox, Debian kernels; arm64's too) and boots real
+# VMs, x86_64 and arm64 (under TCG).
 check:
 	gofmt -l . | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
 	cd tools && $(GO) vet ./...
 	$(MAKE) size
 	tools/fetch-deps
+	VIRTINIT_CACHE=$(CACHE) tools/fetch-deps --arch arm64
+	$(MAKE) build GOARCH=arm64
 	$(GO) test ./...
-	cd tools && VIRTINIT_CACHE=$(CACHE) VIRTINIT_INIT=$(CURDIR)/$(BIN) VIRTINIT_REQUIRE_VM=1 \
+	cd tools && VIRTINIT_CACHE=$(CACHE) VIRTINIT_INIT=$(CURDIR)/$(BIN) \
+		VIRTINIT_INIT_ARM64=$(CURDIR)/$(OUT)/arm64/initrd VIRTINIT_REQUIRE_VM=1 \
 		$(GO) test -timeout 30m ./...
 
 KMODDIR ?= /lib/modules/$(shell uname -r)

@@ -91,54 +91,67 @@ func basicPlan(pl *plan, rootTag string, withTmp bool) {
 	pl.add("shell", "run", "/bin/sh", "-c", "echo shell >/dev/stdout && ls /dev/fd/ >/dev/null")
 }
 
-// standardBoot is the shape of most /init scenarios: q35, the busybox root
-// as tag rootfs, the checker on its own read-only share, panic=-1 so that
-// a dying PID 1 ends the VM instead of hanging it.
-func standardBoot(t *testing.T, p *parts, k kernel, initrdPath, rootfs string, pl *plan, cmdline string, shares ...vm.Share) *vm.Result {
+// standardBoot is the shape of most /init scenarios: the guest's machine
+// (q35, virt), the busybox root as tag rootfs, the checker on its own
+// read-only share, panic=-1 so that a dying PID 1 ends the VM instead of
+// hanging it.
+func standardBoot(t *testing.T, k kernel, initrdPath, rootfs string, pl *plan, cmdline string, shares ...vm.Share) *vm.Result {
 	t.Helper()
 	shares = append([]vm.Share{
 		{Tag: "rootfs", Path: rootfs, ReadOnly: true},
-		{Tag: "checker", Path: checkerDir(t, p, pl), ReadOnly: true},
+		{Tag: "checker", Path: checkerDir(t, k, pl), ReadOnly: true},
 	}, shares...)
-	return boot(t, vm.Config{
-		Machine:  "q35",
-		Kernel:   k.vmlinuz,
+	return boot(t, machineConfig(k, vm.Config{
 		Initrd:   initrdPath,
-		Append:   "console=ttyS0 panic=-1 " + cmdline,
+		Append:   cmdline,
 		Shares:   shares,
 		NoReboot: true,
-	})
+	}))
 }
 
-// TestBoot boots the /init binary on both kernels in the scenarios of the
-// test issue, each checked from inside the guest.
+// machineConfig completes c for the kernel k: the kernel, the machine
+// and transport of its architecture, and the console and panic=-1 in
+// front of the command line.
+func machineConfig(k kernel, c vm.Config) vm.Config {
+	c.Arch = k.guest.arch
+	c.Machine = k.guest.machine
+	c.Transport = k.guest.transport
+	c.Kernel = k.vmlinuz
+	c.Append = "console=" + k.guest.console + " panic=-1 " + c.Append
+	return c
+}
+
+// TestBoot boots the /init binary on every kernel in the scenarios of
+// the test issue, each checked from inside the guest. arm64 runs the
+// basic, mount, argument and environment, initramfs and failure
+// scenarios.
 func TestBoot(t *testing.T) {
-	p := need(t)
 	type scenario struct {
-		name string
-		run  func(*testing.T, *parts, kernel)
-		only string // a kernel version, or "" for both
+		name    string
+		run     func(*testing.T, kernel)
+		kernels []string
 	}
 	scenarios := []scenario{
-		{"basic-and-shares", testBasic, ""},
-		{"cmdline-and-modparam", testCmdline, ""},
-		{"initramfs-freed", testFreed, ""},
-		{"initramfs-freed-control", testFreedControl, ""},
-		{"osbuild", testOsbuild, ""},
-		{"no-tmp", testNoTmp, ""},
-		{"corrupt-module", testCorruptModule, "6.1"},
+		{"basic-and-shares", testBasic, allKernels},
+		{"cmdline-and-modparam", testCmdline, allKernels},
+		{"initramfs-freed", testFreed, allKernels},
+		{"initramfs-freed-control", testFreedControl, allKernels},
+		{"osbuild", testOsbuild, x86Kernels},
+		{"no-tmp", testNoTmp, allKernels},
+		{"corrupt-module", testCorruptModule, []string{"6.1"}},
 	}
 	for _, f := range failures {
-		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, p *parts, k kernel) { testFailure(t, p, k, f) }, ""})
+		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels})
 	}
-	for _, v := range kernelVersions {
+	for _, kt := range kernels {
 		for _, s := range scenarios {
-			if s.only != "" && s.only != v {
+			if !slices.Contains(s.kernels, kt.name) {
 				continue
 			}
-			t.Run(v+"/"+s.name, func(t *testing.T) {
+			t.Run(kt.name+"/"+s.name, func(t *testing.T) {
 				t.Parallel()
-				s.run(t, p, p.kernels[v])
+				_, k := need(t, kt.name)
+				s.run(t, k)
 			})
 		}
 	}
@@ -147,7 +160,7 @@ func TestBoot(t *testing.T) {
 // testBasic is scenarios 1 and 2: the basic shape of the guest, a mount=
 // tag the guest writes to and the host reads, and a mount-ro= tag where a
 // write fails with EROFS.
-func testBasic(t *testing.T, p *parts, k kernel) {
+func testBasic(t *testing.T, k kernel) {
 	rw, ro := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(ro, "present"), []byte("from the host"), 0o644); err != nil {
 		t.Fatal(err)
@@ -161,7 +174,7 @@ func testBasic(t *testing.T, p *parts, k kernel) {
 	pl.add("ro-read", "file", "/run/mnt/ro/present", "from the host")
 	pl.add("ro-erofs", "erofs", "/run/mnt/ro/new")
 
-	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootfs, &pl,
+	res := standardBoot(t, k, buildInitrd(t, k), k.guest.rootfs, &pl,
 		"rootfs=rootfs mount=rw mount-ro=ro mount-ro=checker init="+checkerInit,
 		vm.Share{Tag: "rw", Path: rw},
 		vm.Share{Tag: "ro", Path: ro, ReadOnly: true})
@@ -182,7 +195,7 @@ func testBasic(t *testing.T, p *parts, k kernel) {
 // slash is looked up in it, and fuse.max_user_bgreq reaches the fuse
 // module (loaded by /init on 6.1, built in on 6.12). That PATH is set
 // when the kernel gives none is checked by basicPlan.
-func testCmdline(t *testing.T, p *parts, k kernel) {
+func testCmdline(t *testing.T, k kernel) {
 	var pl plan
 	pl.add("pid1", "pid1")
 	pl.add("argv", "argv", "checker", "first", "second arg", "x=a b", "--", "last")
@@ -192,7 +205,7 @@ func testCmdline(t *testing.T, p *parts, k kernel) {
 	pl.add("fuse-param", "file", "/sys/module/fuse/parameters/max_user_bgreq", "77")
 	pl.add("fuse-param2", "file", "/sys/module/fuse/parameters/max_user_congthresh", "55")
 
-	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootfs, &pl,
+	res := standardBoot(t, k, buildInitrd(t, k), k.guest.rootfs, &pl,
 		`mount-ro=checker init=checker PATH=/run/mnt/checker:/bin plain=1 greeting="hello world" fuse.max_user_bgreq=77 fuse.max-user-congthresh=55`+
 			` -- first "second arg" x="a b" -- last`)
 	expectChecks(t, res, &pl)
@@ -201,12 +214,12 @@ func testCmdline(t *testing.T, p *parts, k kernel) {
 // testFreed is scenario 4: with 48 MB of padding in the initrd and no
 // root= on the command line the kernel unpacks the initramfs into tmpfs,
 // where whatever /init leaves behind counts as Shmem.
-func testFreed(t *testing.T, p *parts, k kernel) {
+func testFreed(t *testing.T, k kernel) {
 	var pl plan
 	pl.add("pid1", "pid1")
 	pl.add("shmem", "meminfo-max", "Shmem", "4096")
 
-	res := standardBoot(t, p, k, buildInitrd(t, p, k, padding()), p.rootfs, &pl, "rootfs=rootfs mount-ro=checker init="+checkerInit)
+	res := standardBoot(t, k, buildInitrd(t, k, padding()), k.guest.rootfs, &pl, "rootfs=rootfs mount-ro=checker init="+checkerInit)
 	expectChecks(t, res, &pl)
 }
 
@@ -221,36 +234,34 @@ func padding() initrd.File {
 // testFreedControl shows that scenario 4 can fail: the same padded
 // initrd, with the checker itself as the initramfs's init (rdinit=), so
 // nothing is deleted, must show the padding as Shmem.
-func testFreedControl(t *testing.T, p *parts, k kernel) {
+func testFreedControl(t *testing.T, k kernel) {
 	var pl plan
 	pl.add("pid1", "pid1")
 	pl.add("proc", "mountfs", "proc", "proc", "/proc")
 	pl.add("shmem", "meminfo-min", "Shmem", fmt.Sprint(paddingSize>>10-1024))
-	data, err := os.ReadFile(p.checker)
+	data, err := os.ReadFile(k.guest.checker)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := buildInitrd(t, p, k, padding(),
+	path := buildInitrd(t, k, padding(),
 		initrd.File{Name: "checker", Mode: 0o100755, Data: data},
 		initrd.File{Name: "plan", Mode: 0o100644, Data: []byte(pl.String())})
-	res := boot(t, vm.Config{
-		Machine:  "q35",
-		Kernel:   k.vmlinuz,
+	res := boot(t, machineConfig(k, vm.Config{
 		Initrd:   path,
-		Append:   "console=ttyS0 panic=-1 rdinit=/checker",
+		Append:   "rdinit=/checker",
 		NoReboot: true,
-	})
+	}))
 	expectChecks(t, res, &pl)
 }
 
 // osbuildTags are the shares osbuild gives its build VM.
 var osbuildTags = []string{"rootfs", "mnt0", "libdir", "containers", "store"}
 
-// testOsbuild is scenario 6: the machine and command line osbuild uses,
+// testOsbuild is scenario 6 (x86_64): the machine and command line osbuild uses,
 // with no panic= and no -no-reboot (the checker powers off), five shares,
 // a virtio-serial port, the checker as the program on mnt0. Like osbuild's
 // program, the checker mounts the store tag itself and writes to it.
-func testOsbuild(t *testing.T, p *parts, k kernel) {
+func testOsbuild(t *testing.T, k kernel) {
 	const written = "stored by the guest"
 	var pl plan
 	basicPlan(&pl, "rootfs", true)
@@ -266,8 +277,8 @@ func testOsbuild(t *testing.T, p *parts, k kernel) {
 	}
 	store := t.TempDir()
 	shares := []vm.Share{
-		{Tag: "rootfs", Path: p.rootfs, ReadOnly: true},
-		{Tag: "mnt0", Path: checkerDir(t, p, &pl), ReadOnly: true},
+		{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true},
+		{Tag: "mnt0", Path: checkerDir(t, k, &pl), ReadOnly: true},
 		{Tag: "libdir", Path: t.TempDir(), ReadOnly: true},
 		{Tag: "containers", Path: t.TempDir(), ReadOnly: true},
 		{Tag: "store", Path: store},
@@ -276,7 +287,7 @@ func testOsbuild(t *testing.T, p *parts, k kernel) {
 		Machine: "q35",
 		CPUs:    1,
 		Kernel:  k.vmlinuz,
-		Initrd:  buildInitrd(t, p, k),
+		Initrd:  buildInitrd(t, k),
 		Append:  "console=ttyS0 quiet selinux=1 enforcing=0 rootfstype=virtiofs root=rootfs ro mount=mnt0 init=/run/mnt/mnt0/checker",
 		Shares:  shares,
 		ExtraArgs: []string{
@@ -305,10 +316,10 @@ func removeID(lines [][]string, id string) [][]string {
 
 // testNoTmp is half of scenario 7: a root without /tmp boots, /init says
 // it unmounts /tmp, and the program finds no /tmp.
-func testNoTmp(t *testing.T, p *parts, k kernel) {
+func testNoTmp(t *testing.T, k kernel) {
 	var pl plan
 	basicPlan(&pl, "rootfs", false)
-	res := standardBoot(t, p, k, buildInitrd(t, p, k), p.rootNoTmp, &pl, "mount-ro=checker init="+checkerInit)
+	res := standardBoot(t, k, buildInitrd(t, k), k.guest.rootNoTmp, &pl, "mount-ro=checker init="+checkerInit)
 	expectChecks(t, res, &pl)
 	line, ok := initrdLine(res.Output, "/tmp")
 	if !ok {
@@ -319,12 +330,12 @@ func testNoTmp(t *testing.T, p *parts, k kernel) {
 
 // testCorruptModule is half of scenario 7 (6.1): a module file the kernel
 // refuses is reported by name and the boot goes on.
-func testCorruptModule(t *testing.T, p *parts, k kernel) {
+func testCorruptModule(t *testing.T, k kernel) {
 	garbage := append([]byte("\x7fELF"), bytes.Repeat([]byte("not a kernel module "), 100)...)
 	var pl plan
 	basicPlan(&pl, "rootfs", true)
-	path := buildInitrd(t, p, k, initrd.File{Name: initrd.ModulesPath + "/999-corrupt.ko", Mode: 0o100644, Data: garbage})
-	res := standardBoot(t, p, k, path, p.rootfs, &pl, "mount-ro=checker init="+checkerInit)
+	path := buildInitrd(t, k, initrd.File{Name: initrd.ModulesPath + "/999-corrupt.ko", Mode: 0o100644, Data: garbage})
+	res := standardBoot(t, k, path, k.guest.rootfs, &pl, "mount-ro=checker init="+checkerInit)
 	expectChecks(t, res, &pl)
 	line, ok := initrdLine(res.Output, "corrupt")
 	if !ok {
@@ -386,15 +397,13 @@ var failures = []failure{
 
 // testFailure is the rest of scenario 7: the VM ends (before the hang
 // guard), with the cause on the console and without a kernel panic.
-func testFailure(t *testing.T, p *parts, k kernel, f failure) {
-	res := boot(t, vm.Config{
-		Machine:  "q35",
-		Kernel:   k.vmlinuz,
-		Initrd:   buildInitrd(t, p, k),
-		Append:   "console=ttyS0 panic=-1 " + f.cmdline,
-		Shares:   []vm.Share{{Tag: "rootfs", Path: p.rootfs, ReadOnly: true}},
+func testFailure(t *testing.T, k kernel, f failure) {
+	res := boot(t, machineConfig(k, vm.Config{
+		Initrd:   buildInitrd(t, k),
+		Append:   f.cmdline,
+		Shares:   []vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}},
 		NoReboot: true,
-	})
+	}))
 	if res.TimedOut {
 		t.Errorf("the VM did not end within %v", bootTimeout)
 	}

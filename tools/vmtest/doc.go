@@ -4,16 +4,20 @@
 // checker (./checker, run as init=) report what it sees from inside.
 //
 // The tests need qemu-system-x86_64, virtiofsd, a static busybox, the
-// kernels that tools/fetch-deps puts into the cache and a built /init.
-// They read:
+// kernels that tools/fetch-deps puts into the cache and a built /init;
+// on arm64 (aarch64 under TCG), qemu-system-aarch64 and the arm64 kernel
+// and busybox of tools/fetch-deps --arch arm64, and an arm64 /init (make
+// build GOARCH=arm64). They read:
 //
 //	VIRTINIT_CACHE       the cache of tools/fetch-deps (default: <repo>/.cache)
 //	VIRTINIT_INIT        the /init binary (default: <repo>/out/initrd)
-//	VIRTINIT_REQUIRE_VM  "1": a missing part fails the tests instead of
-//	                     skipping them (CI, make check)
+//	VIRTINIT_INIT_ARM64  the arm64 /init binary (default: <repo>/out/arm64/initrd)
+//	VIRTINIT_REQUIRE_VM  "1": a missing part of either architecture fails
+//	                     the tests instead of skipping them (CI, make check)
 //
 // Relative paths are taken from tools/, where `go test ./...` runs.
 //
-// Every boot runs under TCG and takes several seconds, so at most two run
-// at a time, and each boot checks several independent things.
+// Every boot runs under TCG and takes several seconds (x86_64 7-10 s,
+// arm64 2-4 s), so at most two run at a time, whatever the architecture,
+// and each boot checks several independent things.
 package vmtest

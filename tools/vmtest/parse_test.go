@@ -99,3 +99,35 @@ func TestPlan(t *testing.T) {
 		t.Errorf("plan.ids() = %q, want %q", got, want)
 	}
 }
+
+func TestModuleOrderErrors(t *testing.T) {
+	tests := []struct {
+		got, want []string
+		errs      []string // substrings, one per error
+	}{
+		{[]string{"fuse", "virtiofs", "virtio_mmio"}, []string{"virtio_mmio", "fuse", "virtiofs"}, nil},
+		{nil, nil, nil},
+		{[]string{"virtiofs", "fuse"}, []string{"fuse", "virtiofs"}, []string{"virtiofs comes before fuse"}},
+		{[]string{"fuse", "virtiofs", "virtio", "virtio_ring"}, []string{"fuse", "virtiofs", "virtio", "virtio_ring"},
+			[]string{"virtiofs comes before virtio,", "virtiofs comes before virtio_ring", "virtio comes before virtio_ring"}},
+		{[]string{"fuse", "virtiofs"}, []string{"fuse", "virtiofs", "virtio_pci"}, []string{"want the set"}},
+		{[]string{"fuse", "virtiofs", "virtio"}, []string{"fuse", "virtiofs"}, []string{"want the set", "virtiofs comes before virtio,"}},
+	}
+	for _, tt := range tests {
+		got := moduleOrderErrors(tt.got, tt.want)
+		ok := len(got) == len(tt.errs)
+		for i := 0; ok && i < len(got); i++ {
+			ok = strings.Contains(got[i], tt.errs[i])
+		}
+		if !ok {
+			t.Errorf("moduleOrderErrors(%q, %q) = %q, want %q", tt.got, tt.want, got, tt.errs)
+		}
+	}
+}
+
+func TestMkvirtinitrdModules(t *testing.T) {
+	out := "mkvirtinitrd: kernel 6.1.0-50-arm64\nmkvirtinitrd: built in: virtio_pci\nmkvirtinitrd: module 001-fuse.ko\nmkvirtinitrd: module 002-virtio_pci_modern_dev.ko\n"
+	if got, want := mkvirtinitrdModules([]byte(out)), []string{"fuse", "virtio_pci_modern_dev"}; !slices.Equal(got, want) {
+		t.Errorf("mkvirtinitrdModules(%q) = %q, want %q", out, got, want)
+	}
+}

@@ -19,9 +19,23 @@ import (
 	"virtinit/tools/internal/vm"
 )
 
-// kernelVersions are the cache directories tools/fetch-deps fills: 6.1 has
-// virtio, fuse and virtiofs as modules, 6.12 has them built in.
-var kernelVersions = []string{"6.1", "6.12"}
+// kernels are the kernels of the cache tools/fetch-deps fills, each the
+// name of its subtests. x86_64's 6.1 has virtio, fuse and virtiofs as
+// modules, 6.12 has them built in; arm64's 6.1 has virtio and virtio_ring
+// built in and the rest as modules (tools/fetch-deps --arch arm64).
+var kernels = []struct {
+	name, arch, version, dir string
+}{
+	{"6.1", "x86_64", "6.1", "kernels/6.1"},
+	{"6.12", "x86_64", "6.12", "kernels/6.12"},
+	{"arm64-6.1", "aarch64", "6.1", "arm64/kernels/6.1"},
+}
+
+// Sets of kernel names for the scenarios.
+var (
+	x86Kernels = []string{"6.1", "6.12"}
+	allKernels = []string{"6.1", "6.12", "arm64-6.1"}
+)
 
 // bootTimeout guards every boot against a hang. A TCG boot takes 7-10 s;
 // the bound is generous so a loaded machine does not fail the suite.
@@ -49,110 +63,164 @@ func TestMain(m *testing.M) {
 
 // kernel is one kernel of the cache.
 type kernel struct {
+	name    string // "6.1", "6.12", "arm64-6.1"
 	version string // "6.1", "6.12"
 	vmlinuz string
 	modules string // lib/modules/KVER
+	guest   *guest
 }
 
-// parts are the real pieces every VM test needs.
-type parts struct {
-	init      string
+// guest is what the VMs of one architecture need besides a kernel.
+type guest struct {
+	arch      string // qemu's name: "x86_64", "aarch64"
+	goarch    string
+	machine   string // q35, virt
+	transport string // of the virtiofs devices: pci on q35, mmio on virt (chrootvm's default there)
+	console   string // ttyS0, ttyAMA0
+	init      string // the /init binary
 	busybox   string
-	kernels   map[string]kernel
-	tools     string // the tools/ module directory
-	checker   string // the built checker binary
+	checker   string // the checker, built for arch
 	rootfs    string // a busybox root
 	rootNoTmp string // the same root without /tmp
+}
+
+// guests are the architectures the suite boots, with where their parts
+// come from: the /init binary (an environment variable, else a path of
+// the repository) and a static busybox (the host's, or one of the cache).
+var guests = []struct {
+	guest
+	initEnv, initDefault string
+	busyboxCache         string // in the cache; "" = the host's
+}{
+	{guest{arch: "x86_64", goarch: "amd64", machine: "q35", transport: "pci", console: "ttyS0"}, "VIRTINIT_INIT", "out/initrd", ""},
+	{guest{arch: "aarch64", goarch: "arm64", machine: "virt", transport: "mmio", console: "ttyAMA0"}, "VIRTINIT_INIT_ARM64", "out/arm64/initrd", "arm64/busybox-static/bin/busybox"},
+}
+
+// parts are the real pieces the VM tests need.
+type parts struct {
+	tools   string            // the tools/ module directory
+	kernels map[string]kernel // by name
+	missing map[string]error  // by architecture: the parts not found
 }
 
 var (
 	partsOnce sync.Once
 	theParts  *parts
-	partsErr  error // a part is missing: skip or fail
 	setupErr  error // our own setup failed: always fail
 )
 
-// need returns the parts, or ends the test: a missing part skips it, or
-// fails it when VIRTINIT_REQUIRE_VM=1 (CI must not pass by skipping).
-func need(t *testing.T) *parts {
+// need returns the parts with the kernel called name, or ends the test:
+// a missing part of the kernel's architecture skips it, or fails it when
+// VIRTINIT_REQUIRE_VM=1 (CI must not pass by skipping).
+func need(t *testing.T, name string) (*parts, kernel) {
 	t.Helper()
-	partsOnce.Do(func() { theParts, partsErr, setupErr = findParts() })
+	partsOnce.Do(func() { theParts, setupErr = findParts() })
 	if setupErr != nil {
 		t.Fatalf("vmtest setup: %v", setupErr)
 	}
-	if partsErr != nil {
-		msg := "VM tests need real parts (run tools/fetch-deps and build out/initrd):\n" + partsErr.Error()
+	k, ok := theParts.kernels[name]
+	if !ok {
+		t.Fatalf("no kernel %q in the suite", name)
+	}
+	if err := theParts.missing[k.guest.arch]; err != nil {
+		fetch := "tools/fetch-deps"
+		if k.guest.arch != "x86_64" {
+			fetch += " --arch " + k.guest.goarch + " and `make build GOARCH=" + k.guest.goarch + "`"
+		} else {
+			fetch += " and `make build`"
+		}
+		msg := "VM tests on " + k.guest.arch + " need real parts (run " + fetch + "):\n" + err.Error()
 		if os.Getenv("VIRTINIT_REQUIRE_VM") == "1" {
 			t.Fatal(msg + "\n(VIRTINIT_REQUIRE_VM=1: missing parts fail the suite)")
 		}
 		t.Skip(msg + "\n(set VIRTINIT_REQUIRE_VM=1 to make this a failure)")
 	}
-	return theParts
+	return theParts, k
 }
 
-func findParts() (p *parts, missing, setup error) {
+// findParts looks for every architecture's parts and prepares those of
+// each architecture that has them all: its checker and roots.
+func findParts() (*parts, error) {
 	tools, err := filepath.Abs("..")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	repo := filepath.Dir(tools)
-	p = &parts{tools: tools, kernels: map[string]kernel{}}
-	var miss []error
-
-	p.init = os.Getenv("VIRTINIT_INIT")
-	if p.init == "" {
-		p.init = filepath.Join(repo, "out", "initrd")
-	}
-	p.init = fromTools(tools, p.init)
-	if err := regularFile(p.init); err != nil {
-		miss = append(miss, fmt.Errorf("/init binary (VIRTINIT_INIT): %w", err))
-	}
-
+	p := &parts{tools: tools, kernels: map[string]kernel{}, missing: map[string]error{}}
 	cache := os.Getenv("VIRTINIT_CACHE")
 	if cache == "" {
 		cache = filepath.Join(repo, ".cache")
 	}
 	cache = fromTools(tools, cache)
-	for _, v := range kernelVersions {
-		k := kernel{
-			version: v,
-			vmlinuz: filepath.Join(cache, "kernels", v, "vmlinuz"),
-			modules: filepath.Join(cache, "kernels", v, "modules"),
-		}
-		if err := regularFile(k.vmlinuz); err != nil {
-			miss = append(miss, fmt.Errorf("kernel %s: %w", v, err))
-		}
-		if st, err := os.Stat(k.modules); err != nil || !st.IsDir() {
-			miss = append(miss, fmt.Errorf("kernel %s modules: %s is not a directory", v, k.modules))
-		}
-		p.kernels[v] = k
-	}
-
-	if _, err := vm.FindQemu("x86_64"); err != nil {
-		miss = append(miss, fmt.Errorf("qemu: %w", err))
-	}
+	var virtiofsdErr error
 	if _, _, err := vm.FindVirtiofsd(); err != nil {
-		miss = append(miss, fmt.Errorf("virtiofsd: %w", err))
-	}
-	if p.busybox, err = staticBusybox(); err != nil {
-		miss = append(miss, fmt.Errorf("busybox: %w", err))
-	}
-	if len(miss) > 0 {
-		return nil, errors.Join(miss...), nil
+		virtiofsdErr = fmt.Errorf("virtiofsd: %w", err)
 	}
 
-	if p.checker, err = buildChecker(filepath.Join(tmpRoot, "checker-bin")); err != nil {
-		return nil, nil, err
+	for _, gs := range guests {
+		g := gs.guest
+		var miss []error
+		g.init = os.Getenv(gs.initEnv)
+		if g.init == "" {
+			g.init = filepath.Join(repo, gs.initDefault)
+		}
+		g.init = fromTools(tools, g.init)
+		if err := staticProgram(g.init, g.arch); err != nil {
+			miss = append(miss, fmt.Errorf("/init binary (%s): %w", gs.initEnv, err))
+		}
+		for _, kt := range kernels {
+			if kt.arch != g.arch {
+				continue
+			}
+			k := kernel{
+				name:    kt.name,
+				version: kt.version,
+				vmlinuz: filepath.Join(cache, kt.dir, "vmlinuz"),
+				modules: filepath.Join(cache, kt.dir, "modules"),
+				guest:   &g,
+			}
+			if err := regularFile(k.vmlinuz); err != nil {
+				miss = append(miss, fmt.Errorf("kernel %s: %w", kt.name, err))
+			}
+			if st, err := os.Stat(k.modules); err != nil || !st.IsDir() {
+				miss = append(miss, fmt.Errorf("kernel %s modules: %s is not a directory", kt.name, k.modules))
+			}
+			p.kernels[kt.name] = k
+		}
+		if _, err := vm.FindQemu(g.arch); err != nil {
+			miss = append(miss, fmt.Errorf("qemu: %w", err))
+		}
+		if virtiofsdErr != nil {
+			miss = append(miss, virtiofsdErr)
+		}
+		if gs.busyboxCache != "" {
+			g.busybox = filepath.Join(cache, gs.busyboxCache)
+			err = staticProgram(g.busybox, g.arch)
+		} else {
+			g.busybox, err = hostBusybox()
+		}
+		if err != nil {
+			miss = append(miss, fmt.Errorf("busybox: %w", err))
+		}
+		if len(miss) > 0 {
+			p.missing[g.arch] = errors.Join(miss...)
+			continue
+		}
+
+		dir := filepath.Join(tmpRoot, g.goarch)
+		if g.checker, err = buildChecker(filepath.Join(dir, "checker-bin"), g.goarch); err != nil {
+			return nil, err
+		}
+		g.rootfs = filepath.Join(dir, "rootfs")
+		if err := makeRootfs(g.rootfs, g.busybox, true); err != nil {
+			return nil, err
+		}
+		g.rootNoTmp = filepath.Join(dir, "rootfs-notmp")
+		if err := makeRootfs(g.rootNoTmp, g.busybox, false); err != nil {
+			return nil, err
+		}
 	}
-	p.rootfs = filepath.Join(tmpRoot, "rootfs")
-	if err := makeRootfs(p.rootfs, p.busybox, true); err != nil {
-		return nil, nil, err
-	}
-	p.rootNoTmp = filepath.Join(tmpRoot, "rootfs-notmp")
-	if err := makeRootfs(p.rootNoTmp, p.busybox, false); err != nil {
-		return nil, nil, err
-	}
-	return p, nil, nil
+	return p, nil
 }
 
 // fromTools makes a relative path of the environment relative to the
@@ -176,42 +244,52 @@ func regularFile(path string) error {
 	return nil
 }
 
-// staticBusybox finds busybox and makes sure it needs no dynamic loader:
-// the guest root holds nothing else.
-func staticBusybox() (string, error) {
+// hostBusybox finds the host's busybox, which must be static.
+func hostBusybox() (string, error) {
 	path, err := exec.LookPath("busybox")
 	if err != nil {
 		return "", fmt.Errorf("%w (install busybox-static)", err)
 	}
-	f, err := elf.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked (install busybox-static)", path)
-		}
-	}
-	return path, nil
+	return path, staticProgram(path, "x86_64")
 }
 
-// buildChecker builds ./checker statically into dir.
-func buildChecker(dir string) (string, error) {
+// staticProgram makes sure that path is a program for arch that needs no
+// dynamic loader: the guest root holds nothing else.
+func staticProgram(path, arch string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if want := elfMachines[arch]; f.Machine != want {
+		return fmt.Errorf("%s is a program for %v, not %v", path, f.Machine, want)
+	}
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked", path)
+		}
+	}
+	return nil
+}
+
+var elfMachines = map[string]elf.Machine{"x86_64": elf.EM_X86_64, "aarch64": elf.EM_AARCH64}
+
+// buildChecker builds ./checker statically for goarch into dir.
+func buildChecker(dir, goarch string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, "checker")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./checker")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./checker: %v\n%s", err, b)
+		return "", fmt.Errorf("GOARCH=%s go build ./checker: %v\n%s", goarch, err, b)
 	}
 	return out, nil
 }
 
 // busyboxApplets are linked in the test root's bin/.
-var busyboxApplets = []string{"sh", "true", "false", "sleep", "cat", "echo", "ls", "mount", "id", "env"}
+var busyboxApplets = []string{"sh", "true", "false", "sleep", "cat", "echo", "ls", "mount", "id", "env", "uname"}
 
 // makeRootfs makes a minimal root: a static busybox with a few applets,
 // the usual empty mount points, and bin/notexec, a script without execute
@@ -245,13 +323,15 @@ func makeRootfs(dir, busybox string, withTmp bool) error {
 }
 
 // buildInitrd writes an initrd for k with /init, the kernel's virtiofs
-// modules and extra files, uncompressed, into a temporary directory.
-func buildInitrd(t *testing.T, p *parts, k kernel, extra ...initrd.File) string {
+// modules for the guest's transport and extra files, uncompressed, into a
+// temporary directory.
+func buildInitrd(t *testing.T, k kernel, extra ...initrd.File) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "initrd")
 	_, err := initrd.WriteFile(path, initrd.Options{
-		Init:       p.init,
+		Init:       k.guest.init,
 		ModulesDir: k.modules,
+		Transport:  k.guest.transport,
 		Extra:      extra,
 	})
 	if err != nil {
@@ -288,10 +368,10 @@ func (p *plan) String() string {
 
 // checkerDir makes a directory holding the checker and its plan, to be
 // shared with the guest.
-func checkerDir(t *testing.T, p *parts, pl *plan) string {
+func checkerDir(t *testing.T, k kernel, pl *plan) string {
 	t.Helper()
 	dir := t.TempDir()
-	data, err := os.ReadFile(p.checker)
+	data, err := os.ReadFile(k.guest.checker)
 	if err != nil {
 		t.Fatal(err)
 	}

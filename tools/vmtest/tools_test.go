@@ -3,11 +3,16 @@ package vmtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"virtinit/tools/internal/vm"
 )
 
 // toolBinaries caches the commands of tools/cmd built for this run.
@@ -34,33 +39,105 @@ func buildTool(t *testing.T, p *parts, name string) string {
 	return bin
 }
 
-// TestMkvirtinitrd is scenario 9: mkvirtinitrd's initrd is the same byte
-// for byte when built twice, and it boots on both kernels.
+// mkModules are the modules mkvirtinitrd must put in the initrd of each
+// kernel for each transport, as a set: what the kernel has built in
+// stays out (arm64's 6.1 has virtio and virtio_ring built in, 6.12 all
+// of virtiofs and virtio-pci).
+var mkModules = map[string]map[string][]string{
+	"6.1": {
+		"pci":  {"fuse", "virtio_ring", "virtio", "virtiofs", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci"},
+		"mmio": {"fuse", "virtio_ring", "virtio", "virtiofs", "virtio_mmio"},
+	},
+	"6.12": {
+		"pci":  nil,
+		"mmio": {"virtio_mmio"},
+	},
+	"arm64-6.1": {
+		"pci":  {"fuse", "virtiofs", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci"},
+		"mmio": {"fuse", "virtiofs", "virtio_mmio"},
+	},
+}
+
+// loadsBefore are dependencies among those modules: each must come
+// before the module that needs it.
+var loadsBefore = map[string][]string{
+	"virtio":      {"virtio_ring"},
+	"virtiofs":    {"fuse", "virtio", "virtio_ring"},
+	"virtio_pci":  {"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio", "virtio_ring"},
+	"virtio_mmio": {"virtio", "virtio_ring"},
+}
+
+// mkvirtinitrdModules reads the modules of mkvirtinitrd -v's output
+// ("mkvirtinitrd: module 001-fuse.ko"), in order.
+func mkvirtinitrdModules(out []byte) []string {
+	var mods []string
+	for _, line := range strings.Split(string(out), "\n") {
+		name, ok := strings.CutPrefix(line, "mkvirtinitrd: module ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(name, '-'); i >= 0 {
+			name = name[i+1:]
+		}
+		mods = append(mods, strings.TrimSuffix(name, ".ko"))
+	}
+	return mods
+}
+
+// moduleOrderErrors tells how got differs from the set want, and which
+// module comes before one it needs.
+func moduleOrderErrors(got, want []string) []string {
+	var errs []string
+	if a, b := slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)); !slices.Equal(a, b) {
+		errs = append(errs, fmt.Sprintf("modules %q, want the set %q", got, want))
+	}
+	for i, m := range got {
+		for _, dep := range loadsBefore[m] {
+			if j := slices.Index(got, dep); j > i {
+				errs = append(errs, fmt.Sprintf("module %s comes before %s, which it needs", m, dep))
+			}
+		}
+	}
+	return errs
+}
+
+// TestMkvirtinitrd is scenario 9: mkvirtinitrd puts the modules each
+// kernel needs for each transport into the initrd in load order, the
+// initrd is the same byte for byte when built twice, and the default one
+// boots on every kernel: on arm64 on virt with virtio-pci, the transport
+// the other arm64 tests do not use.
 func TestMkvirtinitrd(t *testing.T) {
-	p := need(t)
-	mk := buildTool(t, p, "mkvirtinitrd")
-	for _, v := range kernelVersions {
-		k := p.kernels[v]
-		t.Run(v, func(t *testing.T) {
+	for _, name := range allKernels {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			p, k := need(t, name)
+			mk := buildTool(t, p, "mkvirtinitrd")
 			dir := t.TempDir()
 			variants := []struct {
-				name  string
-				flags []string
+				name      string
+				flags     []string
+				transport string // whose modules to check
 			}{
-				{"default", nil},
-				{"zstd-stripped", []string{"--compress", "zstd", "--strip-signatures"}},
-				{"gzip-both", []string{"--compress=gzip", "--transport=both"}},
+				{"default", nil, "pci"},
+				{"mmio", []string{"--transport", "mmio"}, "mmio"},
+				{"zstd-stripped", []string{"--compress", "zstd", "--strip-signatures"}, "pci"},
+				{"gzip-both", []string{"--compress=gzip", "--transport=both"}, ""},
 			}
 			built := map[string]string{}
 			for _, vr := range variants {
 				var outs [2][]byte
 				for i := range outs {
 					path := filepath.Join(dir, vr.name+"-"+string(rune('a'+i)))
-					args := append(append([]string{}, vr.flags...), p.init, k.modules, path)
+					args := append(append([]string{"-v"}, vr.flags...), k.guest.init, k.modules, path)
 					cmd := exec.Command(mk, args...)
-					if out, err := cmd.CombinedOutput(); err != nil {
+					out, err := cmd.CombinedOutput()
+					if err != nil {
 						t.Fatalf("mkvirtinitrd %q: %v\n%s", args, err, out)
+					}
+					if i == 0 && vr.transport != "" {
+						for _, e := range moduleOrderErrors(mkvirtinitrdModules(out), mkModules[name][vr.transport]) {
+							t.Errorf("mkvirtinitrd %q: %s", vr.flags, e)
+						}
 					}
 					data, err := os.ReadFile(path)
 					if err != nil {
@@ -76,43 +153,62 @@ func TestMkvirtinitrd(t *testing.T) {
 
 			var pl plan
 			basicPlan(&pl, "rootfs", true)
-			res := standardBoot(t, p, k, built["default"], p.rootfs, &pl, "mount-ro=checker init="+checkerInit)
-			expectChecks(t, res, &pl)
+			shares := []vm.Share{
+				{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true},
+				{Tag: "checker", Path: checkerDir(t, k, &pl), ReadOnly: true},
+			}
+			c := machineConfig(k, vm.Config{
+				Initrd:   built["default"],
+				Append:   "mount-ro=checker init=" + checkerInit,
+				Shares:   shares,
+				NoReboot: true,
+			})
+			c.Transport = "pci"
+			expectChecks(t, boot(t, c), &pl)
 		})
 	}
 }
 
 // TestChrootvm is scenario 8: chrootvm boots the busybox root, runs a
 // command and returns its exit status; --timeout ends a program that
-// would sleep forever with status 124.
+// would sleep forever with status 124. On arm64 it must tell the
+// architecture from the kernel by itself (no --arch) and use its
+// default transport, virtio-mmio.
 func TestChrootvm(t *testing.T) {
-	p := need(t)
-	bin := buildTool(t, p, "chrootvm")
 	cases := []struct {
 		name    string
 		options []string
 		program []string
 		want    int
 		output  string // printed by the program, so it ran
+		kernels []string
 	}{
-		{"true", nil, []string{"/bin/true"}, 0, ""},
-		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran"},
-		{"exit-3", nil, []string{"sh", "-c", "echo guest ran; exit 3"}, 3, "guest ran"},
-		{"timeout", []string{"--timeout", "20s"}, []string{"sleep", "1000"}, 124, ""},
+		{"true", nil, []string{"/bin/true"}, 0, "", allKernels},
+		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran", x86Kernels},
+		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels},
+		{"timeout", []string{"--timeout", "20s"}, []string{"sleep", "1000"}, 124, "", x86Kernels},
 	}
-	for _, v := range kernelVersions {
-		k := p.kernels[v]
+	for _, kt := range kernels {
 		for _, c := range cases {
-			t.Run(v+"/"+c.name, func(t *testing.T) {
+			if !slices.Contains(c.kernels, kt.name) {
+				continue
+			}
+			t.Run(kt.name+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				args := append([]string{"--kernel", k.vmlinuz, "--modules", k.modules, "--init", p.init}, c.options...)
-				args = append(append(args, p.rootfs), c.program...)
-				got, out := runChrootvm(t, p, bin, args)
+				p, k := need(t, kt.name)
+				bin := buildTool(t, p, "chrootvm")
+				output := c.output
+				if c.name == "exit-3" {
+					output += k.guest.arch
+				}
+				args := append([]string{"--kernel", k.vmlinuz, "--modules", k.modules, "--init", k.guest.init}, c.options...)
+				args = append(append(args, k.guest.rootfs), c.program...)
+				got, out := runChrootvm(t, bin, args)
 				if got != c.want {
 					t.Errorf("chrootvm %q: exit status %d, want %d\n%s", args, got, c.want, out)
 				}
-				if !bytes.Contains(out, []byte(c.output)) {
-					t.Errorf("chrootvm %q: output lacks %q\n%s", args, c.output, out)
+				if !bytes.Contains(out, []byte(output)) {
+					t.Errorf("chrootvm %q: output lacks %q\n%s", args, output, out)
 				}
 			})
 		}
@@ -121,7 +217,7 @@ func TestChrootvm(t *testing.T) {
 
 // runChrootvm runs chrootvm in a boot slot and returns its exit status and
 // output.
-func runChrootvm(t *testing.T, p *parts, bin string, args []string) (int, []byte) {
+func runChrootvm(t *testing.T, bin string, args []string) (int, []byte) {
 	t.Helper()
 	bootSlots <- struct{}{}
 	defer func() { <-bootSlots }()
