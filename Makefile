@@ -88,11 +88,11 @@ test:
 # (qemu, virtiofsd, busybox, Debian kernels; arm64's too) and boots real
 # VMs, x86_64 and arm64 (under TCG).
 check:
-	gofmt -l . | tee /dev/stderr | (! read -r _)
+	gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './out/*' -not -path '*/vendor/*') | tee /dev/stderr | (! read -r _)
 	$(GO) vet ./...
 	cd tools && $(GO) vet ./...
 	$(MAKE) size
-	tools/fetch-deps
+	VIRTINIT_CACHE=$(CACHE) tools/fetch-deps
 	VIRTINIT_CACHE=$(CACHE) tools/fetch-deps --arch arm64
 	$(MAKE) build GOARCH=arm64
 	$(GO) test ./...
