@@ -108,7 +108,7 @@ demo: build tools
 	tools/demo
 
 bench: build tools
-	cd bench && $(GO) run . $(BENCHFLAGS)
+	cd bench && $(GO) run . $(if $(BASE),-base '$(BASE)') $(BENCHFLAGS)
 
 clean:
 	rm -rf $(OUT)

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// console is a phase boot's output as /init prints it (6.1, two shares),
+// with the kernel's carriage returns.
+const console = "[    1.7] some kernel line\r\n" +
+	"initrd: debug 1740.870 - start initrd v1 started at 1740.100 ms\r\n" +
+	"initrd: debug 1754.720 13.807 module fuse \r\n" +
+	"initrd: debug 1755.000 0.190 virtiofs rootfs /sysroot ro\r\n" +
+	"initrd: debug 1755.100 0.027 move /run /sysroot/run\r\n" +
+	"initrd: debug 1756.100 - delete initramfs in 0.960 ms\r\n" +
+	"initrd: debug 1756.200 - switchroot /sysroot \r\n" +
+	"initrd: debug 1756.213 - exec /stamp \r\n" +
+	"\r\nBOOTNS=1757664000\r\n"
+
+func TestParseSteps(t *testing.T) {
+	steps, err := parseSteps([]byte(console))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []step{
+		{End: 1740.870, Step: "start", What: "initrd", Detail: "v1 started at 1740.100 ms", Start: 1740.100},
+		{End: 1754.720, Kernel: 13.807, HasK: true, Step: "module", What: "fuse"},
+		{End: 1755.000, Kernel: 0.190, HasK: true, Step: "virtiofs", What: "rootfs", Detail: "/sysroot ro"},
+		{End: 1755.100, Kernel: 0.027, HasK: true, Step: "move", What: "/run", Detail: "/sysroot/run"},
+		{End: 1756.100, Step: "delete", What: "initramfs", Detail: "in 0.960 ms"},
+		{End: 1756.200, Step: "switchroot", What: "/sysroot"},
+		{End: 1756.213, Step: "exec", What: "/stamp"},
+	}
+	if !reflect.DeepEqual(steps, want) {
+		t.Errorf("parseSteps(console) =\n%+v\nwant\n%+v", steps, want)
+	}
+}
+
+func TestParseStepsErrors(t *testing.T) {
+	for _, out := range []string{
+		"",
+		"[    1.7] no debug lines here\n",
+		"initrd: debug 1.0 - start initrd v1\n", // no "started at"
+	} {
+		if _, err := parseSteps([]byte(out)); err == nil {
+			t.Errorf("parseSteps(%q) succeeded, want an error", out)
+		}
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+func TestBreakdown(t *testing.T) {
+	steps, err := parseSteps([]byte(console))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := breakdown(steps, 1723.0, 1731.0, 1757.664)
+	var names []string
+	for i, s := range p.Segments {
+		names = append(names, s.Name)
+		if i > 0 && !near(s.From, p.Segments[i-1].To) {
+			t.Errorf("segment %q starts at %v, want the end of the one before, %v", s.Name, s.From, p.Segments[i-1].To)
+		}
+	}
+	wantNames := []string{"unpack /init", "go runtime start", "start", "module fuse", "virtiofs rootfs", "move /run", "delete", "switchroot", "exec", "exec → program"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("breakdown segments = %q, want %q", names, wantNames)
+	}
+	first, last := p.Segments[0], p.Segments[len(p.Segments)-1]
+	if !first.Unpack || !near(first.From, 1723.0) || !near(first.To, 1731.0) {
+		t.Errorf("first segment = %+v, want the unpacking from 1723 to 1731", first)
+	}
+	if !near(last.To, 1757.664) {
+		t.Errorf("last segment ends at %v, want the program's 1757.664", last.To)
+	}
+	// Only finit_module, mount and move calls count as the kernel's.
+	if want := 13.807 + 0.190 + 0.027; !near(p.Kernel, want) {
+		t.Errorf("breakdown kernel = %v, want %v", p.Kernel, want)
+	}
+	if !near(p.Unpack, 8) {
+		t.Errorf("breakdown unpack = %v, want 8", p.Unpack)
+	}
+	// Everything from /init's exec to the program is either the kernel's
+	// calls or our own work.
+	if !near(p.Kernel+p.Own, 1757.664-1731.0) {
+		t.Errorf("kernel %v + own %v = %v, want exec to program %v", p.Kernel, p.Own, p.Kernel+p.Own, 1757.664-1731.0)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	tests := []struct {
+		in               []float64
+		median, min, max float64
+	}{
+		{[]float64{3, 1, 2}, 2, 1, 3},
+		{[]float64{4, 1, 3, 2}, 2.5, 1, 4},
+		{[]float64{7}, 7, 7, 7},
+		{[]float64{1875.3, 2586.7, 1872.1, 1868.5, 1871.4}, 1872.1, 1868.5, 2586.7}, // an outlier does not move the median
+	}
+	for _, tt := range tests {
+		s := summarize(tt.in)
+		if s.Median != tt.median || s.Min != tt.min || s.Max != tt.max || s.N != len(tt.in) {
+			t.Errorf("summarize(%v) = %v (%v–%v) n %d, want %v (%v–%v) n %d", tt.in, s.Median, s.Min, s.Max, s.N, tt.median, tt.min, tt.max, len(tt.in))
+		}
+	}
+	if s := summarize(nil); s.ok() {
+		t.Errorf("summarize(nil).ok() = true, want false")
+	}
+	in := []float64{3, 1, 2}
+	summarize(in)
+	if !reflect.DeepEqual(in, []float64{3, 1, 2}) {
+		t.Errorf("summarize reordered its input: %v", in)
+	}
+}
+
+func TestSelectConfigurations(t *testing.T) {
+	names := func(cs []configuration) string {
+		var n []string
+		for _, c := range cs {
+			n = append(n, c.name)
+		}
+		return strings.Join(n, ",")
+	}
+	tests := []struct{ patterns, want string }{
+		{"q35-6.12", "q35-6.12"}, // a whole name selects only itself
+		{"6.12", "q35-6.12,q35-6.12-osbuild,microvm-6.12,pc-6.12"},
+		{"signed,microvm", "q35-6.1-signed,microvm-6.12"},
+		{"nothing", ""},
+		{"all", names(configurations)},
+		{"", names(configurations)},
+	}
+	for _, tt := range tests {
+		if got := names(selectConfigurations(configurations, tt.patterns)); got != tt.want {
+			t.Errorf("selectConfigurations(%q) = %q, want %q", tt.patterns, got, tt.want)
+		}
+	}
+}
+
+// TestConfigurations checks the table: the shapes the issue asks for, and
+// command lines /init reads as meant.
+func TestConfigurations(t *testing.T) {
+	byName := map[string]configuration{}
+	for _, c := range configurations {
+		if _, dup := byName[c.name]; dup {
+			t.Errorf("configuration %s twice", c.name)
+		}
+		byName[c.name] = c
+		roots := 0
+		for _, s := range c.shares {
+			if s.root {
+				roots++
+				if !s.readOnly {
+					t.Errorf("%s: root share %s is writable", c.name, s.tag)
+				}
+			}
+		}
+		if roots != 1 {
+			t.Errorf("%s: %d root shares, want 1", c.name, roots)
+		}
+		if c.machine == "microvm" && c.transport != "mmio" {
+			t.Errorf("%s: microvm with transport %q, want mmio", c.name, c.transport)
+		}
+	}
+	tests := []struct {
+		name, cmdline string
+		shares        int
+	}{
+		{"q35-6.1-signed", "console=ttyS0 quiet panic=-1 rootfs=rootfs mount=work init=/stamp", 2},
+		{"q35-6.12-osbuild", "console=ttyS0 quiet selinux=1 enforcing=0 rootfstype=virtiofs root=rootfs ro mount-ro=mnt0 mount-ro=libdir mount-ro=containers mount=store init=/stamp", 5},
+	}
+	for _, tt := range tests {
+		c, ok := byName[tt.name]
+		if !ok {
+			t.Errorf("no configuration %s", tt.name)
+			continue
+		}
+		if got := c.cmdline(""); got != tt.cmdline {
+			t.Errorf("%s.cmdline(\"\") = %q, want %q", tt.name, got, tt.cmdline)
+		}
+		if got := c.cmdline("rd.debug"); got != tt.cmdline+" rd.debug" {
+			t.Errorf("%s.cmdline(\"rd.debug\") = %q, want %q", tt.name, got, tt.cmdline+" rd.debug")
+		}
+		if len(c.shares) != tt.shares {
+			t.Errorf("%s has %d shares, want %d", tt.name, len(c.shares), tt.shares)
+		}
+	}
+	if s, u := byName["q35-6.1-signed"], byName["q35-6.1-stripped"]; s.strip || !u.strip {
+		t.Errorf("strip: signed %v, stripped %v; want false, true", s.strip, u.strip)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	out := `empty main (amd64)                   1200290 bytes
+empty main importing x/sys/unix      1347746 bytes
+initrd (amd64)                       1384610 bytes
+ratio to the x/sys/unix floor: 1.0274 (budget 1.03, -3568 bytes)`
+	bytes, ratio, budget := parseSize(out)
+	want := map[string]int64{"empty main (amd64)": 1200290, "empty main importing x/sys/unix": 1347746, "initrd (amd64)": 1384610}
+	if !reflect.DeepEqual(bytes, want) || ratio != 1.0274 || budget != 1.03 {
+		t.Errorf("parseSize = %v, %v, %v; want %v, 1.0274, 1.03", bytes, ratio, budget, want)
+	}
+}

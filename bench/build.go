@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// repoRoot is the top of the git checkout the benchmark runs in.
+func repoRoot() (string, error) {
+	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse --show-toplevel: %w (run the benchmark inside the repository)", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// describe names the working tree's revision as the Makefile does.
+func describe(root string) string {
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// checkInit rejects a file that cannot be an x86-64 /init: `make build`
+// with GOARCH=arm64 leaves out/initrd pointing at an arm64 binary, which
+// the kernel would refuse with ENOEXEC.
+func checkInit(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("/init binary %s: %w", path, err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 {
+		return fmt.Errorf("/init binary %s is for %s, not x86-64", path, f.Machine)
+	}
+	return nil
+}
+
+// copyFile copies src to dst with mode 0755: the benchmark keeps its own
+// copy of /init, so a `make build` running meanwhile cannot change what
+// it measures.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// buildRevision builds the /init of a git revision into dst. The
+// revision's tree is exported with git archive into a temporary
+// directory, a worktree that git does not need to know about (nothing is
+// registered in .git, nothing is left behind when the run is
+// interrupted), and built as the Makefile builds it.
+func buildRevision(root, rev, dir, dst string) (string, error) {
+	full, err := exec.Command("git", "-C", root, "rev-parse", "--verify", rev+"^{commit}").Output()
+	if err != nil {
+		return "", fmt.Errorf("BASE=%s: not a revision of %s", rev, root)
+	}
+	id := strings.TrimSpace(string(full))
+	name := rev
+	if out, err := exec.Command("git", "-C", root, "describe", "--always", id).Output(); err == nil {
+		name = strings.TrimSpace(string(out))
+	}
+	src := filepath.Join(dir, "base-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.Command("git", "-C", root, "archive", "--format=tar", id)
+	untar := exec.Command("tar", "-x", "-C", src)
+	var stderr bytes.Buffer
+	archive.Stderr, untar.Stderr = &stderr, &stderr
+	if untar.Stdin, err = archive.StdoutPipe(); err != nil {
+		return "", err
+	}
+	if err := untar.Start(); err != nil {
+		return "", err
+	}
+	if err := archive.Run(); err != nil {
+		return "", fmt.Errorf("git archive %s: %w: %s", rev, err, stderr.String())
+	}
+	if err := untar.Wait(); err != nil {
+		return "", fmt.Errorf("unpack %s: %w: %s", rev, err, stderr.String())
+	}
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version="+name, "-o", dst, ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=amd64", "GOFLAGS=", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build /init of %s: %w\n%s", rev, err, out)
+	}
+	return name, nil
+}
+
+// buildGoStamp builds the Go floor (goStampSource) into dst with the
+// flags of the Makefile, from a module of its own in dir.
+func buildGoStamp(dir, dst string) error {
+	src := filepath.Join(dir, "gostamp-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module gostamp\n\ngo 1.21\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(goStampSource), 0o644); err != nil {
+		return err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=amd64", "GOFLAGS=", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the Go floor: %w\n%s", err, out)
+	}
+	return nil
+}

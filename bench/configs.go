@@ -1,0 +1,138 @@
+package main
+
+import "strings"
+
+// share is one virtiofs tag of a configuration and how /init mounts it.
+type share struct {
+	tag      string
+	readOnly bool
+	root     bool // the new root; the others go to /run/mnt/TAG
+}
+
+// configuration is one way of booting that the benchmark times.
+type configuration struct {
+	name      string
+	kernel    string // the directory under $CACHE/kernels: "6.1" or "6.12"
+	machine   string // qemu machine type
+	transport string // initrd transport modules: "pci" or "mmio"
+	strip     bool   // initrd built with --strip-signatures
+	memory    string
+	noReboot  bool
+	osbuild   bool // the command line and devices of osbuild's VM
+	shares    []share
+	about     string
+	append    string   // more kernel parameters (-append)
+	qemuArgs  []string // more qemu arguments (-qemu)
+}
+
+// twoShares is the shape of the VM tests: a read-only root and one
+// writable share.
+var twoShares = []share{
+	{tag: "rootfs", readOnly: true, root: true},
+	{tag: "work"},
+}
+
+// osbuildShares are the tags osbuild gives its build VM (BOOT-NOTES.md):
+// everything read-only but the object store.
+var osbuildShares = []share{
+	{tag: "rootfs", readOnly: true, root: true},
+	{tag: "mnt0", readOnly: true},
+	{tag: "libdir", readOnly: true},
+	{tag: "containers", readOnly: true},
+	{tag: "store"},
+}
+
+// configurations is everything a default run boots, in report order.
+var configurations = []configuration{
+	{name: "q35-6.1-signed", kernel: "6.1", machine: "q35", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
+		about: "Debian 6.1, virtio and virtiofs as modules, signatures kept (the kernel checks each one)"},
+	{name: "q35-6.1-stripped", kernel: "6.1", machine: "q35", transport: "pci", strip: true, memory: "1G", noReboot: true, shares: twoShares,
+		about: "the same initrd built with --strip-signatures"},
+	{name: "q35-6.12", kernel: "6.12", machine: "q35", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
+		about: "Debian 6.12 (backports), virtio and virtiofs built in: no modules"},
+	{name: "q35-6.12-osbuild", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, shares: osbuildShares,
+		about: "osbuild's shape: 3G, five shares, a virtio-serial port, its command line, no -no-reboot"},
+	{name: "microvm-6.12", kernel: "6.12", machine: "microvm", transport: "mmio", memory: "1G", noReboot: true, shares: twoShares,
+		about: "chrootvm's microvm setup: virtio_mmio from the initrd"},
+	{name: "pc-6.12", kernel: "6.12", machine: "pc", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
+		about: "the pc machine, for what the machine type costs"},
+}
+
+// stampPath is where the timed program lies in the root share.
+const stampPath = "/stamp"
+
+// cmdline is the kernel command line of a configuration. extra is added
+// at the end (rd.debug for the phase boot).
+func (c configuration) cmdline(extra string) string {
+	var w []string
+	if c.osbuild {
+		// osbuild's own words, with the benchmark's program as init=.
+		w = []string{"console=ttyS0", "quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", "root=rootfs", "ro"}
+	} else {
+		w = []string{"console=ttyS0", "quiet", "panic=-1", "rootfs=rootfs"}
+	}
+	for _, s := range c.shares {
+		switch {
+		case s.root:
+		case s.readOnly:
+			w = append(w, "mount-ro="+s.tag)
+		default:
+			w = append(w, "mount="+s.tag)
+		}
+	}
+	w = append(w, "init="+stampPath)
+	if c.append != "" {
+		w = append(w, c.append)
+	}
+	if extra != "" {
+		w = append(w, extra)
+	}
+	return strings.Join(w, " ")
+}
+
+// deterministic are the qemu arguments that, with -icount, make a boot
+// repeat to the nanosecond up to the first wait on a virtiofsd: without
+// them the guest's time at /init wanders over 8-12 ms in steps of a
+// 4 ms tick, because the boot's instruction count depends on random
+// numbers (RDRAND, which qemu takes from the host unless -seed is given;
+// KASLR and hash seeds follow from them) and on the wall-clock time the
+// kernel reads from the RTC (which follows the host's clock unless
+// clock=vm).
+var deterministic = []string{"-seed", "1", "-rtc", "base=2026-01-01T00:00:00,clock=vm"}
+
+// extraArgs are further qemu arguments: determinism, osbuild's control
+// channel, the user's.
+func (c configuration) extraArgs() []string {
+	a := append([]string(nil), deterministic...)
+	if c.osbuild {
+		a = append(a,
+			"-chardev", "null,id=ipc",
+			"-device", "virtio-serial-pci",
+			"-device", "virtserialport,chardev=ipc,name=ipc.0")
+	}
+	return append(a, c.qemuArgs...)
+}
+
+// selectConfigurations returns the configurations named by a
+// comma-separated list of patterns: a pattern that is a whole name selects
+// that configuration, any other pattern every name containing it; "" or
+// "all" selects all.
+func selectConfigurations(all []configuration, patterns string) []configuration {
+	if patterns == "" || patterns == "all" {
+		return all
+	}
+	exact := map[string]bool{}
+	for _, c := range all {
+		exact[c.name] = true
+	}
+	var out []configuration
+	for _, c := range all {
+		for _, p := range strings.Split(patterns, ",") {
+			if p != "" && (p == c.name || !exact[p] && strings.Contains(c.name, p)) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,315 @@
+// Command bench measures how long virtinit's /init takes to boot a VM,
+// in guest time under qemu's instruction counting, against a null init
+// on the same kernel, machine and shares; and the sizes of the binary and
+// the initrds. See README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	n        int
+	configs  string
+	base     string
+	init     string
+	cache    string
+	out      string
+	jobs     int
+	wall     int
+	chrootvm string
+	verbose  bool
+	append   string
+	qemu     string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 5, "boots per configuration and variant")
+	flag.StringVar(&o.configs, "configs", "all", "configurations to boot: comma-separated parts of their names")
+	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a git revision whose /init is booted alternately with ours (default $BASE)")
+	flag.StringVar(&o.init, "init", "", "our /init binary (default out/amd64/initrd of the repository)")
+	flag.StringVar(&o.cache, "cache", os.Getenv("VIRTINIT_CACHE"), "the cache of kernels (default $VIRTINIT_CACHE, else .cache of the repository)")
+	flag.StringVar(&o.out, "out", "", "where the JSON and SVG files go (default out/bench of the repository)")
+	flag.IntVar(&o.jobs, "jobs", min(runtime.NumCPU(), 2), "VMs booted at a time (guest time does not depend on it)")
+	flag.IntVar(&o.wall, "wall", 5, "boots of `chrootvm ROOTFS /bin/true` for the wall time (0: none)")
+	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default out/chrootvm of the repository)")
+	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
+	flag.StringVar(&o.qemu, "qemu", "", "qemu arguments added to every boot, separated by spaces")
+	flag.IntVar(&phaseBoots, "phase-boots", 1, "rd.debug boots per configuration")
+	flag.BoolVar(&o.verbose, "v", false, "print the console output of the phase boots")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: bench [flags]\n\nBoots every configuration under qemu -icount and reports guest times, sizes and a phase breakdown.\nConfigurations: ")
+		for i, c := range configurations {
+			if i > 0 {
+				fmt.Fprint(os.Stderr, ", ")
+			}
+			fmt.Fprint(os.Stderr, c.name)
+		}
+		fmt.Fprint(os.Stderr, "\n\nFlags:\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 0 || o.n < 1 || o.jobs < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	started := time.Now()
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if o.cache == "" {
+		o.cache = filepath.Join(root, ".cache")
+	}
+	if o.out == "" {
+		o.out = filepath.Join(root, "out", "bench")
+	}
+	if o.chrootvm == "" {
+		o.chrootvm = filepath.Join(root, "out", "chrootvm")
+	}
+	configs := selectConfigurations(configurations, o.configs)
+	if len(configs) == 0 {
+		return fmt.Errorf("-configs %q selects no configuration", o.configs)
+	}
+	kernels := map[string]kernel{}
+	for _, c := range configs {
+		if _, ok := kernels[c.kernel]; ok {
+			continue
+		}
+		k, err := findKernel(o.cache, c.kernel)
+		if err != nil {
+			return err
+		}
+		kernels[c.kernel] = k
+	}
+
+	w, err := newWorkspace()
+	if w != nil {
+		defer os.RemoveAll(w.dir)
+	}
+	if err != nil {
+		return err
+	}
+
+	r := &report{Date: started.UTC().Format(time.RFC3339), N: o.n, Revision: describe(root), Host: hostInfo()}
+	// make size first: it rebuilds out/amd64/initrd, the binary measured
+	// below unless -init names another.
+	progress("make size")
+	r.Size = makeSize(root)
+	if o.init == "" {
+		o.init = filepath.Join(root, "out", "amd64", "initrd")
+	}
+	if err := checkInit(o.init); err != nil {
+		return err
+	}
+	oursInit := filepath.Join(w.dir, "init-ours")
+	if err := copyFile(o.init, oursInit); err != nil {
+		return err
+	}
+	st, err := os.Stat(oursInit)
+	if err != nil {
+		return err
+	}
+	r.Size.Init = st.Size()
+	if st, err := os.Stat(w.stamp); err == nil {
+		r.Size.Stamp = st.Size()
+	}
+	progress("building the Go floor")
+	goStamp := filepath.Join(w.dir, "gostamp")
+	if err := buildGoStamp(w.dir, goStamp); err != nil {
+		return err
+	}
+	if st, err := os.Stat(goStamp); err == nil {
+		r.Size.GoStamp = st.Size()
+	}
+	inits := []initSpec{
+		{variant: ours, init: oursInit},
+		{variant: floor, init: w.stamp},
+		{variant: padded, init: w.stamp, pad: int(r.Size.Init)},
+		{variant: goRun, init: goStamp, pad: int(max(r.Size.Init-r.Size.GoStamp, 0))},
+	}
+	if o.base != "" {
+		progress("building /init of " + o.base)
+		baseInit := filepath.Join(w.dir, "init-base")
+		if r.Base, err = buildRevision(root, o.base, w.dir, baseInit); err != nil {
+			return err
+		}
+		if st, err := os.Stat(baseInit); err == nil {
+			r.Size.BaseInit = st.Size()
+		}
+		inits = append(inits, initSpec{variant: base, init: baseInit})
+	}
+	for _, v := range []string{"6.1", "6.12"} {
+		if k, ok := kernels[v]; ok {
+			r.Kernels = append(r.Kernels, kernelInfo{Dir: k.dir, Release: k.release, Package: k.pkg})
+		}
+	}
+
+	var preps []*prepared
+	for _, c := range configs {
+		c.append = o.append
+		c.qemuArgs = strings.Fields(o.qemu)
+		progress("initrds for " + c.name)
+		p, err := w.prepare(c, kernels[c.kernel], inits)
+		if err != nil {
+			return err
+		}
+		preps = append(preps, p)
+	}
+
+	boots := schedule(preps, o.n, o.base != "")
+	runBoots(ctx, boots, o.jobs)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for _, p := range preps {
+		r.Configurations = append(r.Configurations, collectResult(p, boots, o.verbose))
+	}
+	if err := saveConsoles(filepath.Join(o.out, "console"), boots); err != nil {
+		return err
+	}
+
+	if o.wall > 0 {
+		k := kernels["6.12"]
+		if k.image == "" {
+			k, err = findKernel(o.cache, "6.12")
+		}
+		if err != nil {
+			r.Wall = wallReport{Skipped: err.Error()}
+		} else {
+			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, o.wall, progress)
+		}
+	}
+	r.Targets = checkTargets(r)
+	r.Seconds = time.Since(started).Seconds()
+
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	jsonPath, svgPath := filepath.Join(o.out, "bench.json"), filepath.Join(o.out, "bench.svg")
+	if err := writeJSON(jsonPath, r); err != nil {
+		return err
+	}
+	if err := os.WriteFile(svgPath, []byte(timelineSVG(r)), 0o644); err != nil {
+		return err
+	}
+	printReport(os.Stdout, r)
+	fmt.Printf("\nfigures: %s\ntimeline: %s\n", jsonPath, svgPath)
+	for _, c := range r.Configurations {
+		if len(c.Errors) > 0 {
+			return fmt.Errorf("%d configuration(s) had failed boots (see above)", countFailed(r))
+		}
+	}
+	return nil
+}
+
+// schedule lists the boots in the order they run: round by round, each
+// configuration's variants one after the other, so that ours, the base
+// and the floors alternate; the phase boots (rd.debug) come first.
+func schedule(preps []*prepared, n int, withBase bool) []*boot {
+	variants := []variant{ours}
+	if withBase {
+		variants = append(variants, base)
+	}
+	var boots []*boot
+	for i := 0; i < phaseBoots; i++ {
+		for _, p := range preps {
+			for _, v := range variants {
+				boots = append(boots, &boot{cfg: p, variant: v, debug: true, round: i})
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		for _, p := range preps {
+			for _, v := range append(variants, floor, padded, goRun) {
+				boots = append(boots, &boot{cfg: p, variant: v, round: i})
+			}
+		}
+	}
+	return boots
+}
+
+// runBoots runs the boots, jobs at a time, in order.
+func runBoots(ctx context.Context, boots []*boot, jobs int) {
+	var wg sync.WaitGroup
+	next := make(chan *boot)
+	var mu sync.Mutex
+	done := 0
+	for i := 0; i < jobs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range next {
+				b.run(ctx)
+				mu.Lock()
+				done++
+				msg := fmt.Sprintf("[%d/%d] %s: %.3f ms guest, %.1f s wall", done, len(boots), b, b.program, b.wall.Seconds())
+				if b.err != nil {
+					msg = fmt.Sprintf("[%d/%d] %s: FAILED: %v\n%s", done, len(boots), b, b.err, lastLines(string(b.output), 15))
+				}
+				progress(msg)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, b := range boots {
+		select {
+		case next <- b:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+}
+
+// saveConsoles keeps the console output of every boot, one file each,
+// for a look at a figure that stands out.
+func saveConsoles(dir string, boots []*boot) error {
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, b := range boots {
+		name := fmt.Sprintf("%s-%s-%d.log", b.cfg.name, b.variant, b.round+1)
+		if b.debug {
+			name = fmt.Sprintf("%s-%s-debug-%d.log", b.cfg.name, b.variant, b.round+1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.output, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var phaseBoots = 1
+
+var progressStart = time.Now()
+
+// progress prints a line on standard error with the time since the start.
+func progress(msg string) {
+	d := time.Since(progressStart).Round(time.Second)
+	fmt.Fprintf(os.Stderr, "bench %6s  %s\n", d, strings.TrimRight(msg, "\n"))
+}

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+)
+
+// report is everything one run measured; it is written as JSON as is.
+type report struct {
+	Date           string         `json:"date"`
+	Seconds        float64        `json:"run_seconds"`
+	Revision       string         `json:"revision"`       // git describe of the working tree
+	Base           string         `json:"base,omitempty"` // BASE=, described
+	N              int            `json:"n"`
+	Host           host           `json:"host"`
+	Kernels        []kernelInfo   `json:"kernels"`
+	Size           sizeReport     `json:"size"`
+	Configurations []configResult `json:"configurations"`
+	Wall           wallReport     `json:"wall"`
+	Targets        []target       `json:"targets"`
+}
+
+type host struct {
+	CPUs int    `json:"cpus"`
+	Qemu string `json:"qemu"`
+	Go   string `json:"go"`
+}
+
+type kernelInfo struct {
+	Dir     string `json:"dir"`
+	Release string `json:"release"`
+	Package string `json:"package,omitempty"`
+}
+
+// configResult is what one configuration measured. Times are guest
+// milliseconds (CLOCK_BOOTTIME under -icount shift=0,sleep=off).
+type configResult struct {
+	Name        string              `json:"name"`
+	About       string              `json:"about"`
+	Kernel      string              `json:"kernel"`
+	Machine     string              `json:"machine"`
+	Memory      string              `json:"memory"`
+	Shares      []string            `json:"shares"`
+	Cmdline     string              `json:"cmdline"`
+	Modules     []string            `json:"modules"`
+	InitrdBytes map[variant]int64   `json:"initrd_bytes"`
+	Program     map[variant]summary `json:"program_ms"` // the stamp program's start, per variant
+	// OverFloor is ours - floor (medians): what a user waits for more
+	// than with a null init, the unpacking of our larger /init included.
+	OverFloor float64 `json:"over_floor_ms"`
+	// Unpack is padded floor - floor: the kernel unpacking our /init's
+	// bytes before it can exec /init.
+	Unpack float64 `json:"unpack_ms"`
+	// ExecToExec is ours - padded floor: /init's exec to the final
+	// program's.
+	ExecToExec float64 `json:"exec_to_exec_ms"`
+	// InCalls is the time inside finit_module and mount calls (phase boot).
+	InCalls float64 `json:"in_calls_ms"`
+	// Own is ExecToExec - InCalls: our own work, the Go runtime's start
+	// included.
+	Own float64 `json:"own_ms"`
+	// GoRuntime is Go floor - padded floor: the start of the Go runtime
+	// up to an empty main, a part of Own no Go /init can avoid.
+	GoRuntime float64             `json:"go_runtime_ms"`
+	Base      *baseResult         `json:"base,omitempty"`
+	Phases    map[variant]*phases `json:"phases"`
+	Reference float64             `json:"c_reference_ms,omitempty"` // the C init's exec to exec (issue 5)
+	Errors    []string            `json:"errors,omitempty"`
+}
+
+// baseResult is the base revision's figures in one configuration.
+type baseResult struct {
+	OverFloor  float64 `json:"over_floor_ms"`
+	ExecToExec float64 `json:"exec_to_exec_ms"`
+	InCalls    float64 `json:"in_calls_ms"`
+	Own        float64 `json:"own_ms"`
+	// Delta is ours - base, program medians: negative is faster.
+	Delta float64 `json:"delta_ms"`
+}
+
+// cReference are the figures of a hand-written static C init doing the
+// same steps (issue 5): guest ms from /init's exec to the final
+// program's, over a null init, median of 3.
+var cReference = map[string]float64{
+	"q35-6.1-signed":   134.8,
+	"q35-6.1-stripped": 30.8,
+	"q35-6.12":         7,
+}
+
+func hostInfo() host {
+	h := host{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
+		h.Qemu = strings.SplitN(string(out), "\n", 2)[0]
+	}
+	return h
+}
+
+// collectResult gathers the figures of one configuration from its boots.
+func collectResult(p *prepared, boots []*boot, verbose bool) configResult {
+	r := configResult{
+		Name: p.name, About: p.about, Kernel: p.kernel.release, Machine: p.machine, Memory: p.memory,
+		Cmdline: p.cmdline(""), Modules: p.modules, InitrdBytes: p.sizes,
+		Program: map[variant]summary{}, Phases: map[variant]*phases{},
+		Reference: cReference[p.name],
+	}
+	for _, s := range p.configuration.shares {
+		mode := "rw"
+		if s.readOnly {
+			mode = "ro"
+		}
+		r.Shares = append(r.Shares, s.tag+" ("+mode+")")
+	}
+	values := map[variant][]float64{}
+	debug := map[variant]*boot{}
+	for _, b := range boots {
+		if b.cfg != p {
+			continue
+		}
+		if b.err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v\n%s", b, b.err, lastLines(string(b.output), 15)))
+			continue
+		}
+		if b.debug {
+			debug[b.variant] = b
+			continue
+		}
+		values[b.variant] = append(values[b.variant], b.program)
+	}
+	for v, vs := range values {
+		r.Program[v] = summarize(vs)
+	}
+	fl, pd := r.Program[floor], r.Program[padded]
+	if !fl.ok() || !pd.ok() {
+		r.Errors = append(r.Errors, "no floor figures: nothing to compare with")
+		return r
+	}
+	for v, b := range debug {
+		steps, err := parseSteps(b.output)
+		if err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", b, err))
+			continue
+		}
+		ph := breakdown(steps, fl.Median, pd.Median, b.program)
+		r.Phases[v] = &ph
+		if verbose {
+			progress(b.String() + " console:\n" + string(b.output))
+		}
+	}
+	if g := r.Program[goRun]; g.ok() {
+		r.GoRuntime = g.Median - pd.Median
+	}
+	if o := r.Program[ours]; o.ok() {
+		r.OverFloor = o.Median - fl.Median
+		r.Unpack = pd.Median - fl.Median
+		r.ExecToExec = o.Median - pd.Median
+		if ph := r.Phases[ours]; ph != nil {
+			r.InCalls = ph.Kernel
+			r.Own = r.ExecToExec - ph.Kernel
+		}
+	}
+	if b := r.Program[base]; b.ok() {
+		br := &baseResult{OverFloor: b.Median - fl.Median, ExecToExec: b.Median - pd.Median}
+		if ph := r.Phases[base]; ph != nil {
+			br.InCalls = ph.Kernel
+			br.Own = br.ExecToExec - ph.Kernel
+		}
+		if o := r.Program[ours]; o.ok() {
+			br.Delta = o.Median - b.Median
+		}
+		r.Base = br
+	}
+	return r
+}
+
+func countFailed(r *report) int {
+	n := 0
+	for _, c := range r.Configurations {
+		if len(c.Errors) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// target is one of issue 5's targets and whether this run met it.
+type target struct {
+	What     string  `json:"what"`
+	Limit    float64 `json:"limit"`
+	Measured float64 `json:"measured"`
+	Met      bool    `json:"met"`
+	Note     string  `json:"note,omitempty"`
+}
+
+// checkTargets compares the figures with issue 5's targets: our own work
+// at most 5 ms on either kernel; every configuration with a C figure
+// within 3 ms of it; at most 10 ms on 6.12; the binary at most 1.03 times
+// the x/sys/unix floor.
+func checkTargets(r *report) []target {
+	var ts []target
+	for _, c := range r.Configurations {
+		if !c.Program[ours].ok() || c.Phases[ours] == nil {
+			continue
+		}
+		if c.Reference > 0 || c.Name == "q35-6.12" {
+			ts = append(ts, target{
+				What:  c.Name + ": own work (exec→exec minus finit_module/mount calls)",
+				Limit: 5, Measured: c.Own, Met: c.Own <= 5,
+				Note: fmt.Sprintf("of which %.1f ms the Go runtime's start up to an empty main; %.1f ms more counting the unpacking of /init", c.GoRuntime, c.Unpack),
+			})
+		}
+		if c.Reference > 0 {
+			ts = append(ts, target{
+				What:  c.Name + ": exec→exec within 3 ms of the C init",
+				Limit: c.Reference + 3, Measured: c.ExecToExec, Met: c.ExecToExec <= c.Reference+3,
+				Note: fmt.Sprintf("C %.1f ms; over the null init, unpacking included: %.1f ms (%s)", c.Reference, c.OverFloor, metWord(c.OverFloor <= c.Reference+3)),
+			})
+		}
+		if c.Name == "q35-6.12" {
+			ts = append(ts, target{
+				What:  c.Name + ": exec→exec at most 10 ms",
+				Limit: 10, Measured: c.ExecToExec, Met: c.ExecToExec <= 10,
+				Note: fmt.Sprintf("over the null init, unpacking included: %.1f ms (%s)", c.OverFloor, metWord(c.OverFloor <= 10)),
+			})
+		}
+	}
+	if r.Size.Ratio > 0 {
+		ts = append(ts, target{What: "binary over the x/sys/unix floor (make size)", Limit: r.Size.Budget, Measured: r.Size.Ratio, Met: r.Size.Ratio <= r.Size.Budget})
+	}
+	return ts
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+func writeJSON(path string, r *report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ms formats a summary as "median (min–max)".
+func ms(s summary) string {
+	if !s.ok() {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f (%.1f–%.1f)", s.Median, s.Min, s.Max)
+}
+
+// printReport writes the readable report.
+func printReport(out io.Writer, r *report) {
+	fmt.Fprintf(out, "\nvirtinit bench, %s, revision %s", r.Date, r.Revision)
+	if r.Base != "" {
+		fmt.Fprintf(out, " against base %s", r.Base)
+	}
+	fmt.Fprintf(out, ", %d boots each (%.0f s)\n", r.N, r.Seconds)
+	fmt.Fprintf(out, "%s, TCG with -icount shift=0,sleep=off, 1 vCPU; guest ms (CLOCK_BOOTTIME), median (min–max)\n", r.Host.Qemu)
+	for _, k := range r.Kernels {
+		fmt.Fprintf(out, "kernel %s: %s (%s)\n", k.Dir, k.Release, k.Package)
+	}
+
+	fmt.Fprintln(out, "\nWhen the final program starts")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	head := "configuration\tnull init\tnull init + pad\tempty Go main + pad\tours"
+	if r.Base != "" {
+		head += "\tbase"
+	}
+	fmt.Fprintln(tw, head)
+	for _, c := range r.Configurations {
+		line := c.Name + "\t" + ms(c.Program[floor]) + "\t" + ms(c.Program[padded]) + "\t" + ms(c.Program[goRun]) + "\t" + ms(c.Program[ours])
+		if r.Base != "" {
+			line += "\t" + ms(c.Program[base])
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out, "\nOur cost (medians, ms): over null init = unpack /init + exec→exec; exec→exec = in calls (finit_module, mount) + own work;")
+	fmt.Fprintln(out, "own work includes the Go runtime's start (empty Go main + pad − null init + pad)")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head = "configuration\tover null init\tunpack /init\texec→exec\tin calls\town work\tGo runtime\tC init\t"
+	if r.Base != "" {
+		head += "base exec→exec\tours − base\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, c := range r.Configurations {
+		ref := "-"
+		if c.Reference > 0 {
+			ref = fmt.Sprintf("%.1f", c.Reference)
+		}
+		line := fmt.Sprintf("%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t", c.Name, c.OverFloor, c.Unpack, c.ExecToExec, c.InCalls, c.Own, c.GoRuntime, ref)
+		if r.Base != "" {
+			if c.Base != nil {
+				line += fmt.Sprintf("%.1f\t%+.1f\t", c.Base.ExecToExec, c.Base.Delta)
+			} else {
+				line += "-\t-\t"
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out, "\nPhase breakdown (one rd.debug boot each; ms, of which inside the step's system calls)")
+	for _, c := range r.Configurations {
+		for _, v := range []variant{ours, base} {
+			ph := c.Phases[v]
+			if ph == nil {
+				continue
+			}
+			fmt.Fprintf(out, "%s (%s): null init at %.1f, /init exec at %.1f, program at %.1f in this boot\n", c.Name, v, ph.Floor, ph.Exec, ph.Program)
+			tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			for _, s := range ph.Segments {
+				k := ""
+				if s.Kernel > 0 {
+					k = fmt.Sprintf("%.3f in calls", s.Kernel)
+				}
+				fmt.Fprintf(tw, "  %s\t%8.3f\t%s\n", s.Name, s.To-s.From, k)
+			}
+			tw.Flush()
+			fmt.Fprintf(out, "  = unpack %.1f + in calls %.1f + own %.1f\n", ph.Unpack, ph.Kernel, ph.Own)
+		}
+	}
+
+	fmt.Fprintln(out, "\nSizes")
+	if r.Size.Output != "" {
+		for _, l := range strings.Split(r.Size.Output, "\n") {
+			fmt.Fprintln(out, "  "+l)
+		}
+	}
+	if r.Size.Error != "" {
+		fmt.Fprintf(out, "  make size: %s\n", r.Size.Error)
+	}
+	fmt.Fprintf(out, "  /init measured: %d bytes; stamp program: %d bytes; Go floor: %d bytes", r.Size.Init, r.Size.Stamp, r.Size.GoStamp)
+	if r.Size.BaseInit > 0 {
+		fmt.Fprintf(out, "; base /init: %d bytes (%+d)", r.Size.BaseInit, r.Size.Init-r.Size.BaseInit)
+	}
+	fmt.Fprintln(out)
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  initrd\tbytes\tmodules")
+	seen := map[string]bool{}
+	for _, c := range r.Configurations {
+		key := fmt.Sprintf("%s %s", c.Kernel, c.Modules)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		mods := strings.Join(c.Modules, " ")
+		if mods == "" {
+			mods = "(none: built in)"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", c.Name, c.InitrdBytes[ours], mods)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(out, "\nHost wall time, for information (depends on the host's load)")
+	switch {
+	case r.Wall.Skipped != "":
+		fmt.Fprintf(out, "  chrootvm ROOTFS /bin/true: not measured: %s\n", r.Wall.Skipped)
+	case r.Wall.Seconds.ok():
+		s := r.Wall.Seconds
+		fmt.Fprintf(out, "  %s: %.2f s (%.2f–%.2f), %d boots, TCG\n", r.Wall.Command, s.Median, s.Min, s.Max, s.N)
+	}
+	for _, e := range r.Wall.Errors {
+		fmt.Fprintf(out, "  failed: %s\n", e)
+	}
+
+	fmt.Fprintln(out, "\nTargets (issue 5)")
+	for _, t := range r.Targets {
+		fmt.Fprintf(out, "  %-6s %s: %.3f (limit %.3f)", strings.ToUpper(metWord(t.Met)), t.What, t.Measured, t.Limit)
+		if t.Note != "" {
+			fmt.Fprintf(out, "; %s", t.Note)
+		}
+		fmt.Fprintln(out)
+	}
+
+	for _, c := range r.Configurations {
+		for _, e := range c.Errors {
+			fmt.Fprintf(out, "\n%s FAILED: %s\n", c.Name, e)
+		}
+	}
+}
