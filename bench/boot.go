@@ -79,6 +79,7 @@ type boot struct {
 	round   int
 
 	program float64 // guest ms at the stamp program's first instructions
+	entry   float64 // the Go floor: guest ms at its first instruction
 	wall    time.Duration
 	output  []byte
 	err     error
@@ -99,6 +100,7 @@ func (b *boot) run(ctx context.Context) {
 	start := time.Now()
 	res, err := vm.Run(ctx, vm.Config{
 		Machine:   c.machine,
+		Transport: c.transport,
 		Kernel:    c.kernel.image,
 		Initrd:    c.initrds[b.variant],
 		Append:    c.cmdline(extra),
@@ -128,6 +130,14 @@ func (b *boot) run(ctx context.Context) {
 		return
 	}
 	b.program = float64(ns) / 1e6
+	if b.variant == goRun {
+		ns, err := parseEntry(b.output)
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.entry = float64(ns) / 1e6
+	}
 }
 
 func (b *boot) String() string {

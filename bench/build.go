@@ -108,8 +108,9 @@ func buildRevision(root, rev, dir, dst string) (string, error) {
 	return name, nil
 }
 
-// buildGoStamp builds the Go floor (goStampSource) into dst with the
-// flags of the Makefile, from a module of its own in dir.
+// buildGoStamp builds the Go floor (goStampSource, goStampEntry) into dst
+// with the flags of the Makefile and its own entry point, from a module
+// of its own in dir.
 func buildGoStamp(dir, dst string) error {
 	src := filepath.Join(dir, "gostamp-src")
 	if err := os.MkdirAll(src, 0o755); err != nil {
@@ -121,7 +122,10 @@ func buildGoStamp(dir, dst string) error {
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(goStampSource), 0o644); err != nil {
 		return err
 	}
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, ".")
+	if err := os.WriteFile(filepath.Join(src, "entry_amd64.s"), []byte(goStampEntry), 0o644); err != nil {
+		return err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -E _rt0_stamp", "-o", dst, ".")
 	build.Dir = src
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=amd64", "GOFLAGS=", "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {

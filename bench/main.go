@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default out/chrootvm of the repository)")
 	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
 	flag.StringVar(&o.qemu, "qemu", "", "qemu arguments added to every boot, separated by spaces")
-	flag.IntVar(&phaseBoots, "phase-boots", 1, "rd.debug boots per configuration")
+	flag.IntVar(&phaseBoots, "phase-boots", 1, "rd.debug boots per configuration and variant (the breakdown is the median one's)")
 	flag.BoolVar(&o.verbose, "v", false, "print the console output of the phase boots")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: bench [flags]\n\nBoots every configuration under qemu -icount and reports guest times, sizes and a phase breakdown.\nConfigurations: ")

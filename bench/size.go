@@ -12,7 +12,7 @@ import (
 type sizeReport struct {
 	Output   string           `json:"make_size_output"`
 	Error    string           `json:"make_size_error,omitempty"`
-	Bytes    map[string]int64 `json:"bytes"` // "empty main (amd64)" etc., as make size names them
+	Bytes    map[string]int64 `json:"bytes"` // file sizes: "empty main", "initrd" etc., as make size names them
 	Ratio    float64          `json:"ratio"` // the binary over the x/sys/unix floor
 	Budget   float64          `json:"budget"`
 	Init     int64            `json:"init_bytes"`                // our /init as measured
@@ -22,11 +22,14 @@ type sizeReport struct {
 }
 
 var (
-	sizeLine  = regexp.MustCompile(`(?m)^(.*?)\s+([0-9]+) bytes$`)
-	ratioLine = regexp.MustCompile(`ratio to the x/sys/unix floor: ([0-9.]+) \(budget ([0-9.]+)`)
+	// sizeLine is a row of tools/cmd/sizecheck: ARCH NAME FILE UNPADDED.
+	sizeLine = regexp.MustCompile(`(?m)^amd64\s+(\S.*?)\s+([0-9]+)\s+([0-9]+)$`)
+	// verdictLine is its last line: within budget or OVER BUDGET, the
+	// ratio it judged and the budget.
+	verdictLine = regexp.MustCompile(`(?m)^amd64\s+(?:within budget|OVER BUDGET): .*ratio ([0-9.]+) (?:<=|>) ([0-9.]+)`)
 )
 
-// parseSize reads the output of `make size`.
+// parseSize reads the amd64 lines of `make size` (tools/cmd/sizecheck).
 func parseSize(out string) (bytes map[string]int64, ratio, budget float64) {
 	bytes = map[string]int64{}
 	for _, m := range sizeLine.FindAllStringSubmatch(out, -1) {
@@ -34,7 +37,7 @@ func parseSize(out string) (bytes map[string]int64, ratio, budget float64) {
 			bytes[strings.TrimSpace(m[1])] = n
 		}
 	}
-	if m := ratioLine.FindStringSubmatch(out); m != nil {
+	if m := verdictLine.FindStringSubmatch(out); m != nil {
 		ratio, _ = strconv.ParseFloat(m[1], 64)
 		budget, _ = strconv.ParseFloat(m[2], 64)
 	}
@@ -44,7 +47,7 @@ func parseSize(out string) (bytes map[string]int64, ratio, budget float64) {
 // makeSize runs `make size` in the repository for amd64. It fails when the
 // binary is over its budget; the figures are kept all the same.
 func makeSize(root string) sizeReport {
-	cmd := exec.Command("make", "-s", "-C", root, "size", "GOARCH=amd64")
+	cmd := exec.Command("make", "-s", "-C", root, "size", "SIZE_ARCHES=amd64", "GOARCH=amd64")
 	cmd.Env = append(os.Environ(), "MAKEFLAGS=")
 	out, err := cmd.CombinedOutput()
 	r := sizeReport{Output: strings.TrimSpace(string(out))}

@@ -105,3 +105,34 @@ func TestParseStamp(t *testing.T) {
 		}
 	}
 }
+
+// TestGoStampRuns builds the Go floor and runs it on the host, where it is
+// not PID 1: it must print its entry time, then main's, both between two
+// readings of the host's boot clock.
+func TestGoStampRuns(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to build the Go floor")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gostamp")
+	if err := buildGoStamp(dir, bin); err != nil {
+		t.Fatal(err)
+	}
+	before := uptimeNS(t)
+	out, err := exec.Command(bin).Output()
+	after := uptimeNS(t)
+	if err != nil {
+		t.Fatalf("gostamp: %v (output %q)", err, out)
+	}
+	main, err := parseStamp(out)
+	if err != nil {
+		t.Fatalf("parseStamp(%q): %v", out, err)
+	}
+	entry, err := parseEntry(out)
+	if err != nil {
+		t.Fatalf("parseEntry(%q): %v", out, err)
+	}
+	if entry < before || entry > main || main > after+1e7 {
+		t.Errorf("gostamp: entry %d, main %d; want %d <= entry <= main <= %d", entry, main, before, after+1e7)
+	}
+}

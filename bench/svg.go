@@ -32,7 +32,7 @@ func timelineSVG(r *report) string {
 		}
 	}
 	const (
-		left, width, rowH, barH, top = 190.0, 900.0, 62.0, 22.0, 58.0
+		left, width, rowH, barH, top = 250.0, 900.0, 62.0, 22.0, 58.0
 	)
 	height := top + rowH*float64(len(rows)) + 20
 	var b strings.Builder
@@ -51,15 +51,18 @@ func timelineSVG(r *report) string {
 	for i, rw := range rows {
 		y := top + rowH*float64(i)
 		ph := rw.ph
-		total := ph.Program - ph.Floor
+		// The floors jitter on some kernels: /init's exec (the padded
+		// floor) may come out before the null init's start.
+		origin := math.Min(ph.Floor, ph.Exec)
+		total := ph.Program - origin
 		if total <= 0 {
 			continue
 		}
 		scale := width / total
-		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`+"\n", y+barH/2+4, html.EscapeString(rw.label))
-		fmt.Fprintf(&b, `<text x="10" y="%.1f" fill="#555">%.1f ms: unpack %.1f, calls %.1f, own %.1f</text>`+"\n", y+barH/2+18, total, ph.Unpack, ph.Kernel, ph.Own)
+		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`+"\n", y+barH/2, html.EscapeString(rw.label))
+		fmt.Fprintf(&b, `<text x="10" y="%.1f" font-size="10" fill="#555">%.1f ms: unpack %.1f, calls %.1f, own %.1f</text>`+"\n", y+barH/2+14, total, ph.Unpack, ph.Kernel, ph.Own)
 		for _, s := range ph.Segments {
-			x0 := left + (s.From-ph.Floor)*scale
+			x0 := left + (s.From-origin)*scale
 			w := (s.To - s.From) * scale
 			if w <= 0 {
 				continue
@@ -78,7 +81,7 @@ func timelineSVG(r *report) string {
 				fmt.Fprintf(&b, `<rect x="%.2f" y="%.1f" width="%.2f" height="%.0f" fill="%s"/>`, x0+w-kw, y, kw, barH, colourKernel)
 			}
 			b.WriteString("</g>\n")
-			if w >= 55 {
+			if w >= 75 {
 				fmt.Fprintf(&b, `<text x="%.2f" y="%.1f" font-size="9" fill="#222">%s %.1f</text>`+"\n", x0+2, y+barH+10, html.EscapeString(short(s.Name)), s.To-s.From)
 			}
 		}
