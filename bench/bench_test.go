@@ -126,8 +126,8 @@ func TestSelectConfigurations(t *testing.T) {
 	}
 	tests := []struct{ patterns, want string }{
 		{"q35-6.12", "q35-6.12"}, // a whole name selects only itself
-		{"6.12", "q35-6.12,q35-6.12-osbuild,microvm-6.12,pc-6.12"},
-		{"signed,microvm", "q35-6.1-signed,microvm-6.12"},
+		{"6.12", "q35-6.12,q35-6.12-osbuild,microvm-6.12,microvm-6.12-stripped,pc-6.12"},
+		{"signed,microvm", "q35-6.1-signed,microvm-6.12,microvm-6.12-stripped"},
 		{"nothing", ""},
 		{"all", names(configurations)},
 		{"", names(configurations)},

@@ -53,7 +53,9 @@ var configurations = []configuration{
 	{name: "q35-6.12-osbuild", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, shares: osbuildShares,
 		about: "osbuild's shape: 3G, five shares, a virtio-serial port, its command line, no -no-reboot"},
 	{name: "microvm-6.12", kernel: "6.12", machine: "microvm", transport: "mmio", memory: "1G", noReboot: true, shares: twoShares,
-		about: "chrootvm's microvm setup: virtio_mmio from the initrd"},
+		about: "chrootvm's microvm setup: virtio_mmio from the initrd, signed, as chrootvm builds it"},
+	{name: "microvm-6.12-stripped", kernel: "6.12", machine: "microvm", transport: "mmio", strip: true, memory: "1G", noReboot: true, shares: twoShares,
+		about: "the same with --strip-signatures"},
 	{name: "pc-6.12", kernel: "6.12", machine: "pc", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
 		about: "the pc machine, for what the machine type costs"},
 }

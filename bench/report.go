@@ -61,6 +61,9 @@ type configResult struct {
 	// ExecToExec is ours - padded floor: /init's exec to the final
 	// program's.
 	ExecToExec float64 `json:"exec_to_exec_ms"`
+	// ExecToExecMin is the same from the minima: waits on a virtiofsd
+	// only ever add time, so the minimum is the boot nothing disturbed.
+	ExecToExecMin float64 `json:"exec_to_exec_min_ms"`
 	// InCalls is the time inside finit_module and mount calls (phase boot).
 	InCalls float64 `json:"in_calls_ms"`
 	// Own is ExecToExec - InCalls: our own work, the Go runtime's start
@@ -169,6 +172,7 @@ func collectResult(p *prepared, boots []*boot, verbose bool) configResult {
 		r.OverFloor = o.Median - fl.Median
 		r.Unpack = pd.Median - fl.Median
 		r.ExecToExec = o.Median - pd.Median
+		r.ExecToExecMin = o.Min - pd.Min
 		if ph := r.Phases[ours]; ph != nil {
 			r.InCalls = ph.Kernel
 			r.Own = r.ExecToExec - ph.Kernel
@@ -228,14 +232,16 @@ func checkTargets(r *report) []target {
 			ts = append(ts, target{
 				What:  c.Name + ": exec→exec within 3 ms of the C init",
 				Limit: c.Reference + 3, Measured: c.ExecToExec, Met: c.ExecToExec <= c.Reference+3,
-				Note: fmt.Sprintf("C %.1f ms; over the null init, unpacking included: %.1f ms (%s)", c.Reference, c.OverFloor, metWord(c.OverFloor <= c.Reference+3)),
+				Note: fmt.Sprintf("C %.1f ms; from the minima %.1f ms (%s); over the null init, unpacking included: %.1f ms (%s)",
+					c.Reference, c.ExecToExecMin, metWord(c.ExecToExecMin <= c.Reference+3), c.OverFloor, metWord(c.OverFloor <= c.Reference+3)),
 			})
 		}
 		if c.Name == "q35-6.12" {
 			ts = append(ts, target{
 				What:  c.Name + ": exec→exec at most 10 ms",
 				Limit: 10, Measured: c.ExecToExec, Met: c.ExecToExec <= 10,
-				Note: fmt.Sprintf("over the null init, unpacking included: %.1f ms (%s)", c.OverFloor, metWord(c.OverFloor <= 10)),
+				Note: fmt.Sprintf("from the minima %.1f ms (%s); over the null init, unpacking included: %.1f ms (%s)",
+					c.ExecToExecMin, metWord(c.ExecToExecMin <= 10), c.OverFloor, metWord(c.OverFloor <= 10)),
 			})
 		}
 	}
@@ -360,7 +366,7 @@ func printReport(out io.Writer, r *report) {
 	fmt.Fprintln(tw, "  initrd\tbytes\tmodules")
 	seen := map[string]bool{}
 	for _, c := range r.Configurations {
-		key := fmt.Sprintf("%s %s", c.Kernel, c.Modules)
+		key := fmt.Sprint(c.Kernel, c.Modules, c.InitrdBytes[ours])
 		if seen[key] {
 			continue
 		}
@@ -387,7 +393,11 @@ func printReport(out io.Writer, r *report) {
 
 	fmt.Fprintln(out, "\nTargets (issue 5)")
 	for _, t := range r.Targets {
-		fmt.Fprintf(out, "  %-6s %s: %.3f (limit %.3f)", strings.ToUpper(metWord(t.Met)), t.What, t.Measured, t.Limit)
+		fmt.Fprintf(out, "  %-6s %s: %.3f (limit %.3f", strings.ToUpper(metWord(t.Met)), t.What, t.Measured, t.Limit)
+		if !t.Met {
+			fmt.Fprintf(out, ", over by %.3f", t.Measured-t.Limit)
+		}
+		fmt.Fprint(out, ")")
 		if t.Note != "" {
 			fmt.Fprintf(out, "; %s", t.Note)
 		}
