@@ -190,11 +190,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	if o.wall > 0 {
-		k := kernels["6.12"]
-		if k.image == "" {
-			k, err = findKernel(o.cache, "6.12")
-		}
-		if err != nil {
+		// chrootvm's own choice for this kernel: microvm.
+		if k, err := findKernel(o.cache, "6.12"); err != nil {
 			r.Wall = wallReport{Skipped: err.Error()}
 		} else {
 			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, o.wall, progress)
