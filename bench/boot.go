@@ -21,19 +21,25 @@ type kernel struct {
 	pkg     string // Debian package and version, from fetch-deps' .package
 }
 
-func findKernel(cache, dir string) (kernel, error) {
+// findKernel finds a kernel by its key (configuration.kernelKey): "6.1"
+// in $CACHE/kernels/6.1, "arm64/6.1" in $CACHE/arm64/kernels/6.1.
+func findKernel(cache, key string) (kernel, error) {
+	base, dir := filepath.Join(cache, "kernels"), key
+	if arch, d, ok := strings.Cut(key, "/"); ok {
+		base, dir = filepath.Join(cache, arch, "kernels"), d
+	}
 	k := kernel{
-		dir:     dir,
-		image:   filepath.Join(cache, "kernels", dir, "vmlinuz"),
-		modules: filepath.Join(cache, "kernels", dir, "modules"),
+		dir:     key,
+		image:   filepath.Join(base, dir, "vmlinuz"),
+		modules: filepath.Join(base, dir, "modules"),
 	}
 	for _, p := range []string{k.image, k.modules} {
 		if _, err := os.Stat(p); err != nil {
-			return k, fmt.Errorf("kernel %s: %w (tools/fetch-deps fetches it)", dir, err)
+			return k, fmt.Errorf("kernel %s: %w (tools/fetch-deps fetches it; --arch arm64 the arm64 one)", key, err)
 		}
 	}
 	k.release = initrd.KernelRelease(k.modules)
-	if b, err := os.ReadFile(filepath.Join(cache, "kernels", dir, ".package")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(base, dir, ".package")); err == nil {
 		var name, version string
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "Package: "); ok {
@@ -99,6 +105,7 @@ func (b *boot) run(ctx context.Context) {
 	}
 	start := time.Now()
 	res, err := vm.Run(ctx, vm.Config{
+		Arch:      c.qemuArch(),
 		Machine:   c.machine,
 		Transport: c.transport,
 		Kernel:    c.kernel.image,

@@ -29,17 +29,21 @@ func describe(root string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// checkInit rejects a file that cannot be an x86-64 /init: `make build`
+// checkInit rejects a file that cannot be a /init for goarch: `make build`
 // with GOARCH=arm64 leaves out/initrd pointing at an arm64 binary, which
-// the kernel would refuse with ENOEXEC.
-func checkInit(path string) error {
+// an x86-64 kernel would refuse with ENOEXEC.
+func checkInit(path, goarch string) error {
 	f, err := elf.Open(path)
 	if err != nil {
 		return fmt.Errorf("/init binary %s: %w", path, err)
 	}
 	defer f.Close()
-	if f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("/init binary %s is for %s, not x86-64", path, f.Machine)
+	want := elf.EM_X86_64
+	if goarch == "arm64" {
+		want = elf.EM_AARCH64
+	}
+	if f.Machine != want {
+		return fmt.Errorf("/init binary %s is for %s, not %s", path, f.Machine, want)
 	}
 	return nil
 }
@@ -108,10 +112,10 @@ func buildRevision(root, rev, dir, dst string) (string, error) {
 	return name, nil
 }
 
-// buildGoStamp builds the Go floor (goStampSource, goStampEntry) into dst
-// with the flags of the Makefile and its own entry point, from a module
-// of its own in dir.
-func buildGoStamp(dir, dst string) error {
+// buildGoStamp builds the Go floor (goStampSource, goStampEntry or
+// goStampEntryArm64) for goarch into dst with the flags of the Makefile
+// and its own entry point, from a module of its own in dir.
+func buildGoStamp(dir, dst, goarch string) error {
 	src := filepath.Join(dir, "gostamp-src")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return err
@@ -125,11 +129,24 @@ func buildGoStamp(dir, dst string) error {
 	if err := os.WriteFile(filepath.Join(src, "entry_amd64.s"), []byte(goStampEntry), 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(src, "entry_arm64.s"), []byte(goStampEntryArm64), 0o644); err != nil {
+		return err
+	}
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -E _rt0_stamp", "-o", dst, ".")
 	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=amd64", "GOFLAGS=", "GOWORK=off")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+goarch, "GOFLAGS=", "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the Go floor: %w\n%s", err, out)
+		return fmt.Errorf("build the Go floor for %s: %w\n%s", goarch, err, out)
 	}
 	return nil
+}
+
+// buildArm64Init builds our /init for arm64 as `make build GOARCH=arm64`
+// does, into out/arm64/initrd.
+func buildArm64Init(root string) (string, error) {
+	cmd := exec.Command("make", "-C", root, "build", "GOARCH=arm64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make build GOARCH=arm64: %w\n%s", err, out)
+	}
+	return filepath.Join(root, "out", "arm64", "initrd"), nil
 }

@@ -12,6 +12,7 @@ type share struct {
 // configuration is one way of booting that the benchmark times.
 type configuration struct {
 	name      string
+	arch      string // GOARCH of the guest: "" (amd64) or "arm64"
 	kernel    string // the directory under $CACHE/kernels: "6.1" or "6.12"
 	machine   string // qemu machine type
 	transport string // initrd transport modules: "pci" or "mmio"
@@ -58,6 +59,42 @@ var configurations = []configuration{
 		about: "the same with --strip-signatures"},
 	{name: "pc-6.12", kernel: "6.12", machine: "pc", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
 		about: "the pc machine, for what the machine type costs"},
+	{name: "arm64-virt-6.1", arch: "arm64", kernel: "6.1", machine: "virt", transport: "mmio", memory: "1G", noReboot: true, shares: twoShares,
+		about: "arm64: Debian's arm64 6.1 on qemu-system-aarch64 -machine virt -cpu cortex-a57, virtio-mmio, fuse, virtiofs and virtio_mmio from the initrd, signed"},
+}
+
+// goarch is the configuration's GOARCH: "amd64" or "arm64".
+func (c configuration) goarch() string {
+	if c.arch == "" {
+		return "amd64"
+	}
+	return c.arch
+}
+
+// qemuArch is the architecture as tools/internal/vm names it.
+func (c configuration) qemuArch() string {
+	if c.goarch() == "arm64" {
+		return "aarch64"
+	}
+	return "x86_64"
+}
+
+// kernelKey names the configuration's kernel: "6.1", "6.12" (x86-64,
+// $CACHE/kernels/DIR) or "arm64/6.1" ($CACHE/arm64/kernels/DIR, where
+// tools/fetch-deps --arch arm64 puts them).
+func (c configuration) kernelKey() string {
+	if c.goarch() == "amd64" {
+		return c.kernel
+	}
+	return c.goarch() + "/" + c.kernel
+}
+
+// console is the serial console's device in the guest.
+func (c configuration) console() string {
+	if c.goarch() == "arm64" {
+		return "ttyAMA0" // the virt machine's PL011
+	}
+	return "ttyS0"
 }
 
 // stampPath is where the timed program lies in the root share.
@@ -69,9 +106,9 @@ func (c configuration) cmdline(extra string) string {
 	var w []string
 	if c.osbuild {
 		// osbuild's own words, with the benchmark's program as init=.
-		w = []string{"console=ttyS0", "quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", "root=rootfs", "ro"}
+		w = []string{"console=" + c.console(), "quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", "root=rootfs", "ro"}
 	} else {
-		w = []string{"console=ttyS0", "quiet", "panic=-1", "rootfs=rootfs"}
+		w = []string{"console=" + c.console(), "quiet", "panic=-1", "rootfs=rootfs"}
 	}
 	for _, s := range c.shares {
 		switch {

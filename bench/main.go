@@ -23,6 +23,7 @@ type options struct {
 	configs  string
 	base     string
 	init     string
+	initArm  string
 	cache    string
 	out      string
 	jobs     int
@@ -39,6 +40,7 @@ func main() {
 	flag.StringVar(&o.configs, "configs", "all", "configurations to boot: comma-separated parts of their names")
 	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a git revision whose /init is booted alternately with ours (default $BASE)")
 	flag.StringVar(&o.init, "init", "", "our /init binary (default out/amd64/initrd of the repository)")
+	flag.StringVar(&o.initArm, "init-arm64", "", "our arm64 /init binary, for the arm64 configurations (default: make build GOARCH=arm64, out/arm64/initrd)")
 	flag.StringVar(&o.cache, "cache", os.Getenv("VIRTINIT_CACHE"), "the cache of kernels (default $VIRTINIT_CACHE, else .cache of the repository)")
 	flag.StringVar(&o.out, "out", "", "where the JSON and SVG files go (default out/bench of the repository)")
 	flag.IntVar(&o.jobs, "jobs", min(runtime.NumCPU(), 2), "VMs booted at a time (guest time does not depend on it)")
@@ -92,15 +94,17 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("-configs %q selects no configuration", o.configs)
 	}
 	kernels := map[string]kernel{}
+	arches := map[string]bool{}
 	for _, c := range configs {
-		if _, ok := kernels[c.kernel]; ok {
+		arches[c.goarch()] = true
+		if _, ok := kernels[c.kernelKey()]; ok {
 			continue
 		}
-		k, err := findKernel(o.cache, c.kernel)
+		k, err := findKernel(o.cache, c.kernelKey())
 		if err != nil {
 			return err
 		}
-		kernels[c.kernel] = k
+		kernels[c.kernelKey()] = k
 	}
 
 	w, err := newWorkspace()
@@ -119,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	if o.init == "" {
 		o.init = filepath.Join(root, "out", "amd64", "initrd")
 	}
-	if err := checkInit(o.init); err != nil {
+	if err := checkInit(o.init, "amd64"); err != nil {
 		return err
 	}
 	oursInit := filepath.Join(w.dir, "init-ours")
@@ -136,7 +140,7 @@ func run(ctx context.Context, o options) error {
 	}
 	progress("building the Go floor")
 	goStamp := filepath.Join(w.dir, "gostamp")
-	if err := buildGoStamp(w.dir, goStamp); err != nil {
+	if err := buildGoStamp(w.dir, goStamp, "amd64"); err != nil {
 		return err
 	}
 	if st, err := os.Stat(goStamp); err == nil {
@@ -159,7 +163,47 @@ func run(ctx context.Context, o options) error {
 		}
 		inits = append(inits, initSpec{variant: base, init: baseInit})
 	}
-	for _, v := range []string{"6.1", "6.12"} {
+	// The arm64 configurations get their own /init, stamp and Go floor,
+	// padded to the arm64 /init's size.
+	initsOf := map[string][]initSpec{"amd64": inits}
+	if arches["arm64"] {
+		if o.initArm == "" {
+			progress("make build GOARCH=arm64")
+			if o.initArm, err = buildArm64Init(root); err != nil {
+				return err
+			}
+		}
+		if err := checkInit(o.initArm, "arm64"); err != nil {
+			return err
+		}
+		initArm := filepath.Join(w.dir, "init-ours-arm64")
+		if err := copyFile(o.initArm, initArm); err != nil {
+			return err
+		}
+		st, err := os.Stat(initArm)
+		if err != nil {
+			return err
+		}
+		r.Size.InitArm64 = st.Size()
+		if st, err := os.Stat(w.stamps["arm64"]); err == nil {
+			r.Size.StampArm64 = st.Size()
+		}
+		progress("building the arm64 Go floor")
+		goStampArm := filepath.Join(w.dir, "gostamp-arm64")
+		if err := buildGoStamp(w.dir, goStampArm, "arm64"); err != nil {
+			return err
+		}
+		if st, err := os.Stat(goStampArm); err == nil {
+			r.Size.GoStampArm64 = st.Size()
+		}
+		initsOf["arm64"] = []initSpec{
+			{variant: ours, init: initArm},
+			{variant: floor, init: w.stamps["arm64"]},
+			{variant: padded, init: w.stamps["arm64"], pad: int(r.Size.InitArm64)},
+			{variant: goRun, init: goStampArm, pad: int(max(r.Size.InitArm64-r.Size.GoStampArm64, 0))},
+		}
+	}
+	for _, v := range []string{"6.1", "6.12", "arm64/6.1"} {
 		if k, ok := kernels[v]; ok {
 			r.Kernels = append(r.Kernels, kernelInfo{Dir: k.dir, Release: k.release, Package: k.pkg})
 		}
@@ -170,7 +214,11 @@ func run(ctx context.Context, o options) error {
 		c.append = o.append
 		c.qemuArgs = strings.Fields(o.qemu)
 		progress("initrds for " + c.name)
-		p, err := w.prepare(c, kernels[c.kernel], inits)
+		is := initsOf[c.goarch()]
+		if c.goarch() != "amd64" && o.base != "" {
+			progress(c.name + ": BASE is built for amd64 only; its /init is not booted here")
+		}
+		p, err := w.prepare(c, kernels[c.kernelKey()], is)
 		if err != nil {
 			return err
 		}
@@ -232,6 +280,9 @@ func schedule(preps []*prepared, n int, withBase bool) []*boot {
 	for i := 0; i < phaseBoots; i++ {
 		for _, p := range preps {
 			for _, v := range variants {
+				if _, ok := p.initrds[v]; !ok {
+					continue
+				}
 				boots = append(boots, &boot{cfg: p, variant: v, debug: true, round: i})
 			}
 		}
@@ -239,6 +290,9 @@ func schedule(preps []*prepared, n int, withBase bool) []*boot {
 	for i := 0; i < n; i++ {
 		for _, p := range preps {
 			for _, v := range append(variants, floor, padded, goRun) {
+				if _, ok := p.initrds[v]; !ok {
+					continue // no base /init for this architecture
+				}
 				boots = append(boots, &boot{cfg: p, variant: v, round: i})
 			}
 		}

@@ -9,12 +9,14 @@ import (
 	"virtinit/tools/internal/vm"
 )
 
-// workspace is the benchmark's temporary directory: the stamp program,
-// the root share, the other shares and the initrds.
+// workspace is the benchmark's temporary directory: the stamp programs,
+// the root shares, the other shares and the initrds.
 type workspace struct {
-	dir   string
-	stamp string // the stamp program on the host
-	root  string // the root share: /stamp and the mount points /init moves
+	dir    string
+	stamp  string            // the x86-64 stamp program on the host
+	root   string            // the x86-64 root share: /stamp and the mount points /init moves
+	stamps map[string]string // the stamp program of each GOARCH ("amd64": stamp)
+	roots  map[string]string // the root share of each GOARCH ("amd64": root)
 }
 
 func newWorkspace() (*workspace, error) {
@@ -22,25 +24,33 @@ func newWorkspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workspace{dir: dir, stamp: filepath.Join(dir, "stamp"), root: filepath.Join(dir, "root")}
-	prog, err := stampELF()
-	if err != nil {
-		return w, err
-	}
-	if err := os.WriteFile(w.stamp, prog, 0o755); err != nil {
-		return w, err
-	}
-	// The directories switch root moves the API mounts onto; without
-	// them /init unmounts instead and warns, which a real root never makes
-	// it do.
-	for _, d := range []string{"run", "dev", "proc", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(w.root, d), 0o755); err != nil {
+	w := &workspace{dir: dir, stamps: map[string]string{}, roots: map[string]string{}}
+	for _, arch := range []string{"amd64", "arm64"} {
+		name, root := "stamp", "root"
+		if arch != "amd64" {
+			name, root = "stamp-"+arch, "root-"+arch
+		}
+		w.stamps[arch], w.roots[arch] = filepath.Join(dir, name), filepath.Join(dir, root)
+		prog, err := stampELFFor(arch)
+		if err != nil {
+			return w, err
+		}
+		if err := os.WriteFile(w.stamps[arch], prog, 0o755); err != nil {
+			return w, err
+		}
+		// The directories switch root moves the API mounts onto; without
+		// them /init unmounts instead and warns, which a real root never
+		// makes it do.
+		for _, d := range []string{"run", "dev", "proc", "sys", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(w.roots[arch], d), 0o755); err != nil {
+				return w, err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(w.roots[arch], stampPath), prog, 0o755); err != nil {
 			return w, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(w.root, stampPath), prog, 0o755); err != nil {
-		return w, err
-	}
+	w.stamp, w.root = w.stamps["amd64"], w.roots["amd64"]
 	return w, nil
 }
 
@@ -82,7 +92,7 @@ func (w *workspace) prepare(c configuration, k kernel, inits []initSpec) (*prepa
 		p.initrds[v], p.sizes[v], p.modules = out, st.Size(), rep.Modules
 	}
 	for _, s := range c.shares {
-		dir := w.root
+		dir := w.roots[c.goarch()]
 		if !s.root {
 			dir = filepath.Join(w.dir, "share-"+s.tag)
 			if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -362,6 +362,9 @@ func printReport(out io.Writer, r *report) {
 		fmt.Fprintf(out, "; base /init: %d bytes (%+d)", r.Size.BaseInit, r.Size.Init-r.Size.BaseInit)
 	}
 	fmt.Fprintln(out)
+	if r.Size.InitArm64 > 0 {
+		fmt.Fprintf(out, "  arm64: /init measured: %d bytes; stamp program: %d bytes; Go floor: %d bytes\n", r.Size.InitArm64, r.Size.StampArm64, r.Size.GoStampArm64)
+	}
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  initrd\tbytes\tmodules")
 	seen := map[string]bool{}

@@ -19,6 +19,10 @@ type sizeReport struct {
 	BaseInit int64            `json:"base_init_bytes,omitempty"` // the base revision's
 	Stamp    int64            `json:"stamp_bytes"`               // the stamp program
 	GoStamp  int64            `json:"go_stamp_bytes"`            // the Go floor's program
+	// The same for arm64, when an arm64 configuration ran.
+	InitArm64    int64 `json:"init_arm64_bytes,omitempty"`
+	StampArm64   int64 `json:"stamp_arm64_bytes,omitempty"`
+	GoStampArm64 int64 `json:"go_stamp_arm64_bytes,omitempty"`
 }
 
 var (

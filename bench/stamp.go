@@ -164,10 +164,28 @@ func stampCode() ([]byte, error) {
 	return a.link()
 }
 
-// stampELF is the whole program: an ELF header, one PT_LOAD program
+// stampELF is the x86-64 program: an ELF header, one PT_LOAD program
 // header mapping the file read-execute at stampLoadAddress, and the code.
-func stampELF() ([]byte, error) {
-	code, err := stampCode()
+func stampELF() ([]byte, error) { return stampELFFor("amd64") }
+
+// stampELFFor is the program for a GOARCH: "amd64" (stampCode) or
+// "arm64" (stampCodeA64, stampa64.go). Both have the same layout.
+func stampELFFor(goarch string) ([]byte, error) {
+	var code []byte
+	var err error
+	var machine uint16
+	align := uint64(0x1000)
+	switch goarch {
+	case "amd64":
+		code, err = stampCode()
+		machine = 62 // EM_X86_64
+	case "arm64":
+		code, err = stampCodeA64()
+		machine = 183   // EM_AARCH64
+		align = 0x10000 // pages may be 64K on arm64
+	default:
+		return nil, fmt.Errorf("stamp: no program for %s", goarch)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +195,7 @@ func stampELF() ([]byte, error) {
 	f := []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* System V */}
 	f = append(f, make([]byte, 8)...)                // padding of e_ident
 	f = le.AppendUint16(f, 2)                        // e_type ET_EXEC
-	f = le.AppendUint16(f, 62)                       // e_machine EM_X86_64
+	f = le.AppendUint16(f, machine)                  // e_machine
 	f = le.AppendUint32(f, 1)                        // e_version
 	f = le.AppendUint64(f, stampLoadAddress+codeOff) // e_entry
 	f = le.AppendUint64(f, elfHeaderSize)            // e_phoff
@@ -196,7 +214,7 @@ func stampELF() ([]byte, error) {
 	f = le.AppendUint64(f, stampLoadAddress)         // p_paddr
 	f = le.AppendUint64(f, size)                     // p_filesz
 	f = le.AppendUint64(f, size)                     // p_memsz
-	f = le.AppendUint64(f, 0x1000)                   // p_align
+	f = le.AppendUint64(f, align)                    // p_align
 	return append(f, code...), nil
 }
 
@@ -271,4 +289,17 @@ TEXT _rt0_stamp(SB),NOSPLIT|NOFRAME,$0
 	LEAQ	main·entryTS(SB), SI
 	SYSCALL
 	JMP	_rt0_amd64_linux(SB)
+`
+
+// goStampEntryArm64 is the Go floor's entry point on arm64: the same as
+// goStampEntry. _rt0_arm64 reads argc and argv from the stack, so the
+// registers it clobbers (R0, R1, R8) carry nothing it needs.
+const goStampEntryArm64 = `#include "textflag.h"
+
+TEXT _rt0_stamp(SB),NOSPLIT|NOFRAME,$0
+	MOVD	$113, R8	// SYS_clock_gettime
+	MOVD	$7, R0		// CLOCK_BOOTTIME
+	MOVD	$main·entryTS(SB), R1
+	SVC
+	B	_rt0_arm64_linux(SB)
 `

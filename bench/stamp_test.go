@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,16 @@ func TestStampRuns(t *testing.T) {
 
 // TestStampELF checks the program's headers as the kernel reads them.
 func TestStampELF(t *testing.T) {
-	prog, err := stampELF()
+	for _, tt := range []struct {
+		goarch  string
+		machine elf.Machine
+	}{{"amd64", elf.EM_X86_64}, {"arm64", elf.EM_AARCH64}} {
+		t.Run(tt.goarch, func(t *testing.T) { testStampELF(t, tt.goarch, tt.machine) })
+	}
+}
+
+func testStampELF(t *testing.T, goarch string, machine elf.Machine) {
+	prog, err := stampELFFor(goarch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +79,8 @@ func TestStampELF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC || f.Class != elf.ELFCLASS64 {
-		t.Errorf("stamp ELF is %v %v %v, want EM_X86_64 ET_EXEC ELFCLASS64", f.Machine, f.Type, f.Class)
+	if f.Machine != machine || f.Type != elf.ET_EXEC || f.Class != elf.ELFCLASS64 {
+		t.Errorf("stamp ELF is %v %v %v, want %v ET_EXEC ELFCLASS64", f.Machine, f.Type, f.Class, machine)
 	}
 	if len(f.Progs) != 1 {
 		t.Fatalf("stamp has %d program headers, want 1", len(f.Progs))
@@ -115,7 +125,7 @@ func TestGoStampRuns(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "gostamp")
-	if err := buildGoStamp(dir, bin); err != nil {
+	if err := buildGoStamp(dir, bin, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 	before := uptimeNS(t)
@@ -134,5 +144,36 @@ func TestGoStampRuns(t *testing.T) {
 	}
 	if entry < before || entry > main || main > after+1e7 {
 		t.Errorf("gostamp: entry %d, main %d; want %d <= entry <= main <= %d", entry, main, before, after+1e7)
+	}
+}
+
+// TestStampA64 checks instructions of the aarch64 program against
+// encodings from the Arm ARM's examples and GNU as, and that its
+// branches land where they should.
+func TestStampA64(t *testing.T) {
+	a := &a64{labels: map[string]int{}, fixups: map[int]string{}}
+	a.subImm(a64SP, a64SP, 64) // sub sp, sp, #64
+	a.addImm(x1, a64SP, 0)     // mov x1, sp
+	a.svc()                    // svc #0
+	a.cmpImm(x0, 1)            // cmp x0, #1
+	a.udiv(x0, x1, x2)         // udiv x0, x1, x2
+	a.ldp(29, 30, a64SP, 0)    // ldp x29, x30, [sp]
+	a.strPre(30, a64SP, -16)   // str x30, [sp, #-16]!
+	a.madd(x0, x1, x2, a64ZR)  // mul x0, x1, x2
+	a.mov(x0, x1)              // mov x0, x1
+	a.label("l")
+	a.movz(x8, 113, 0) // mov x8, #113
+	a.cbnz(x2, "l")    // cbnz x2, .-4
+	a.bne("l")         // b.ne .-8
+	code, err := a.link()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint32{0xd10103ff, 0x910003e1, 0xd4000001, 0xf100041f, 0x9ac20820, 0xa9407bfd, 0xf81f0ffe, 0x9b027c20, 0xaa0103e0,
+		0xd2800e28, 0xb5ffffe2, 0x54ffffc1}
+	for i, w := range want {
+		if got := binary.LittleEndian.Uint32(code[4*i:]); got != w {
+			t.Errorf("instruction %d = %#08x, want %#08x", i, got, w)
+		}
 	}
 }
