@@ -23,6 +23,7 @@ type options struct {
 	timeout   time.Duration
 	appends   []string
 	init      string
+	strip     bool // --strip-signatures
 	debug     bool
 	help      bool
 
@@ -94,11 +95,12 @@ var flags = map[string]flagSpec{
 		o.timeout = d
 		return nil
 	}},
-	"--append": {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
-	"--init":   {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
-	"--debug":  {0, func(o *options, v []string) error { o.debug = true; return nil }},
-	"--help":   {0, func(o *options, v []string) error { o.help = true; return nil }},
-	"-h":       {0, func(o *options, v []string) error { o.help = true; return nil }},
+	"--append":           {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
+	"--init":             {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--strip-signatures": {0, func(o *options, v []string) error { o.strip = true; return nil }},
+	"--debug":            {0, func(o *options, v []string) error { o.debug = true; return nil }},
+	"--help":             {0, func(o *options, v []string) error { o.help = true; return nil }},
+	"-h":                 {0, func(o *options, v []string) error { o.help = true; return nil }},
 }
 
 // parseArgs parses the command line after the program name. Options come

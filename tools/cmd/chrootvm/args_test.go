@@ -26,6 +26,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--arch", "arm64", "--machine=virt", "--transport", "pci", "r"}, options{arch: "aarch64", machine: "virt", transport: "pci", rootfs: "r"}},
 		{[]string{"--arch=x86_64", "--transport=mmio", "r"}, options{arch: "x86_64", transport: "mmio", rootfs: "r"}},
 		{[]string{"--timeout", "2.5", "--", "-rootfs-with-a-dash"}, options{timeout: 2500 * time.Millisecond, rootfs: "-rootfs-with-a-dash"}},
+		{[]string{"--strip-signatures", "r"}, options{strip: true, rootfs: "r"}},
 		{[]string{"--help"}, options{help: true}},
 		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
 	}

@@ -69,6 +69,11 @@ Options:
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit
                         source tree; GOARCH is amd64 or arm64)
+  --strip-signatures    put the modules into the initrd without their
+                        signatures: faster under emulation (6.12's
+                        virtio_mmio loads in 14 instead of 70 ms of guest
+                        time), but the kernel is tainted, and a kernel
+                        that enforces signatures refuses the modules
   --debug               show the kernel's and /init's messages, the qemu and
                         virtiofsd command lines and what chrootvm decided
   -h, --help            show this help
@@ -215,9 +220,10 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	defer os.RemoveAll(dir)
 	initrdPath := filepath.Join(dir, "initrd")
 	rep, err := initrd.WriteFile(initrdPath, initrd.Options{
-		Init:       initBin,
-		ModulesDir: k.modules,
-		Transport:  transport,
+		Init:            initBin,
+		ModulesDir:      k.modules,
+		Transport:       transport,
+		StripSignatures: o.strip,
 	})
 	if err != nil {
 		a.errorf("build the initrd: %v", err)
