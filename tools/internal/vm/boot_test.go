@@ -3,6 +3,7 @@ package vm
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(fakeQemuEnv) != "" {
+		fakeQemu()
+	}
 	code := m.Run()
 	if partsDir != "" {
 		os.RemoveAll(partsDir)
@@ -292,3 +296,33 @@ func TestBootCancel(t *testing.T) {
 }
 
 var _ io.Writer = (*cancelOn)(nil)
+
+// TestBootPorts boots the test guest with virtio-serial ports, under
+// ExitOnly: 1 MiB of random bytes goes in on one port and must come back
+// on another byte for byte, which also shows that the guest read the end
+// of file once the input was copied. The exit status is not read from
+// the console in this mode.
+func TestBootPorts(t *testing.T) {
+	p := needBoot(t)
+	isolate(t)
+	input := make([]byte, 1<<20)
+	rand.Read(input)
+	var out syncBuffer
+	c := bootConfig(p, "q35", "copy=test.in,test.out", "exit=0")
+	c.ExitOnly = true
+	c.Ports = []Port{{Name: "test.in", In: bytes.NewReader(input)}, {Name: "test.out", Out: &out}}
+	logs(t, &c)
+	res, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.End != EndUnknown || res.ExitCode != -1 {
+		t.Errorf("Run under ExitOnly: end %q, exit code %d; want none, -1", res.End, res.ExitCode)
+	}
+	if got := out.Bytes(); !bytes.Equal(got, input) {
+		t.Errorf("port test.out gave %d bytes, not the %d random bytes sent", len(got), len(input))
+	}
+	if !bytes.Contains(res.Output, []byte("GUEST copied 1048576 bytes")) {
+		t.Errorf("the guest did not report the copy")
+	}
+}

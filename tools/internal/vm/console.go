@@ -109,20 +109,22 @@ func parseEnd(out []byte) (end End, code int, panicMsg string) {
 	return EndUnknown, -1, ""
 }
 
-// console receives qemu's standard output: it keeps all of it, forwards
-// it to the caller's writer as it arrives, and closes ended when a
-// complete line announces the end of the guest.
+// console receives qemu's standard output: it keeps it, forwards it to
+// the caller's writer as it arrives, and, when it scans, closes ended
+// when a complete line announces the end of the guest.
 type console struct {
 	mu      sync.Mutex
 	out     bytes.Buffer
 	w       io.Writer
-	scanned int // bytes of out scanned as complete lines
+	scan    bool // read the kernel's words of the end (not Config.ExitOnly)
+	limit   int  // keep the last limit bytes; 0 = all
+	scanned int  // bytes of out scanned as complete lines
 	ended   chan struct{}
 	end     End // the first end announced; set before ended is closed
 }
 
-func newConsole(w io.Writer) *console {
-	return &console{w: w, ended: make(chan struct{})}
+func newConsole(w io.Writer, scan bool, limit int) *console {
+	return &console{w: w, scan: scan, limit: limit, ended: make(chan struct{})}
 }
 
 // Write never fails: an error of the caller's writer (a closed pipe) must
@@ -133,6 +135,14 @@ func (c *console) Write(p []byte) (int, error) {
 	c.out.Write(p)
 	if c.w != nil {
 		c.w.Write(p)
+	}
+	if !c.scan {
+		// Only the tail is kept: drop the head once it is twice the
+		// limit, so the copying stays linear.
+		if c.limit > 0 && c.out.Len() > 2*c.limit {
+			c.out.Next(c.out.Len() - c.limit)
+		}
+		return len(p), nil
 	}
 	for c.end == EndUnknown {
 		rest := c.out.Bytes()[c.scanned:]
@@ -161,6 +171,12 @@ func (c *console) result() *Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := bytes.Clone(c.out.Bytes())
+	if !c.scan {
+		if c.limit > 0 && len(out) > c.limit {
+			out = out[len(out)-c.limit:]
+		}
+		return &Result{Output: out, ExitCode: -1}
+	}
 	end, code, msg := parseEnd(out)
 	return &Result{Output: out, ExitCode: code, End: end, Panic: msg}
 }

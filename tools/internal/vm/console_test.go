@@ -99,7 +99,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestConsole(t *testing.T) {
 	var fwd bytes.Buffer
-	c := newConsole(&fwd)
+	c := newConsole(&fwd, true, 0)
 	ended := func() bool {
 		select {
 		case <-c.ended:
@@ -132,7 +132,7 @@ func TestConsole(t *testing.T) {
 
 func TestConsoleBrokenWriter(t *testing.T) {
 	w := &failingWriter{}
-	c := newConsole(w)
+	c := newConsole(w, true, 0)
 	if n, err := c.Write([]byte("reboot: Power down\n")); n != 19 || err != nil {
 		t.Errorf("Write to a console whose writer fails = %d, %v; want 19, nil", n, err)
 	}

@@ -61,6 +61,7 @@ var machines = map[string]machine{
 // transport is how a vhost-user-fs device reaches the guest.
 type transport struct {
 	device  string   // the vhost-user-fs device model
+	serial  string   // the virtio-serial controller model
 	globals []string // -global properties it needs
 }
 
@@ -69,8 +70,8 @@ type transport struct {
 // ("virtio legacy devices aren't supported"), and qemu's virtio-mmio
 // transports are legacy unless told otherwise.
 var transports = map[string]transport{
-	"pci":  {device: "vhost-user-fs-pci"},
-	"mmio": {device: "vhost-user-fs-device", globals: []string{"virtio-mmio.force-legacy=false"}},
+	"pci":  {device: "vhost-user-fs-pci", serial: "virtio-serial-pci"},
+	"mmio": {device: "vhost-user-fs-device", serial: "virtio-serial-device", globals: []string{"virtio-mmio.force-legacy=false"}},
 }
 
 // defaultMachine is the machine of each architecture when Config has none.
@@ -107,10 +108,11 @@ func machineNames(arch string) []string {
 
 // plan is what Run decided for one boot besides the Config.
 type plan struct {
-	accel   string   // "kvm" or "tcg"
-	cpu     string   // -cpu model
-	sockets []string // vhost-user socket of each share, in order
-	params  []string // kernel parameters in front of Config.Append
+	accel       string   // "kvm" or "tcg"
+	cpu         string   // -cpu model
+	sockets     []string // vhost-user socket of each share, in order
+	portSockets []string // socket of each of Config.Ports, in order
+	params      []string // kernel parameters in front of Config.Append
 }
 
 // qemuArgs composes qemu's command line, without the program name.
@@ -149,6 +151,7 @@ func qemuArgs(c Config, p plan) []string {
 			"-chardev", "socket,id="+id+",path="+optValue(p.sockets[i]),
 			"-device", tr.device+",queue-size=1024,chardev="+id+",tag="+optValue(s.Tag))
 	}
+	a = append(a, portArgs(c.Ports, p.portSockets, tr.serial)...)
 	return append(a, c.ExtraArgs...)
 }
 

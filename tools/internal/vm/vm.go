@@ -11,6 +11,12 @@
 // on the command line and NoReboot the VM then ends at once. Run reads
 // that line from the console. A clean power-off or reboot ("reboot: Power
 // down", "reboot: Restarting system", kernel/reboot.c) counts as status 0.
+//
+// That reading is in-band: a program that prints those words forges them.
+// It is kept for a guest whose PID 1 is the program itself (osbuild's
+// flow). A supervised guest reports its end on virtio-serial ports
+// instead (Config.Ports), and Config.ExitOnly makes qemu's exit the only
+// end of the VM: the console is then never read.
 package vm
 
 import (
@@ -39,23 +45,35 @@ type Share struct {
 
 // Config describes one boot.
 type Config struct {
-	Arch      string        // "x86_64" (default) or "aarch64"
-	Machine   string        // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
-	Transport string        // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
-	Kernel    string        // the kernel image
-	Initrd    string        // the initrd; "" for none
-	Append    string        // the whole kernel command line; the caller composes it (see machine parameters below)
-	Shares    []Share       // one virtiofsd and one vhost-user-fs device each
-	Memory    string        // guest memory, qemu syntax ("512M", "2G"); default "1G"
-	CPUs      int           // default 1
-	Icount    bool          // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
-	NoReboot  bool          // -no-reboot: a guest reboot ends the VM
-	ExtraArgs []string      // appended to the qemu command line, e.g. a virtio-serial port
-	Console   io.Writer     // guest serial output is copied here as it arrives (may be nil)
-	Stdin     io.Reader     // guest serial input (may be nil: none)
-	Timeout   time.Duration // 0 = none; on expiry the VM is stopped and Result.TimedOut set
-	Debug     bool          // write debug messages to Log
-	Log       io.Writer     // debug messages: command lines, virtiofsd dialect, read-only caveat, daemons' output
+	Arch      string    // "x86_64" (default) or "aarch64"
+	Machine   string    // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
+	Transport string    // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
+	Kernel    string    // the kernel image
+	Initrd    string    // the initrd; "" for none
+	Append    string    // the whole kernel command line; the caller composes it (see machine parameters below)
+	Shares    []Share   // one virtiofsd and one vhost-user-fs device each
+	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
+	CPUs      int       // default 1
+	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
+	NoReboot  bool      // -no-reboot: a guest reboot ends the VM
+	ExtraArgs []string  // appended to the qemu command line
+	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
+	Console   io.Writer // guest serial output is copied here as it arrives (may be nil)
+	// ExitOnly: the VM's end is qemu's exit alone. The console is copied
+	// and kept but never read: nothing the guest prints can end the VM or
+	// make a status (Result.End stays EndUnknown, ExitCode -1). A guest
+	// run so reports its end on a channel of its own, a Port.
+	ExitOnly bool
+	// ConsoleLimit bounds Result.Output, with ExitOnly, to the last
+	// ConsoleLimit bytes of the console; 0 keeps all of it.
+	ConsoleLimit int
+	// TempDir is where Run makes its private directory (the sockets);
+	// "" is the system's temporary directory.
+	TempDir string
+	Stdin   io.Reader     // guest serial input (may be nil: none)
+	Timeout time.Duration // 0 = none; on expiry the VM is stopped and Result.TimedOut set
+	Debug   bool          // write debug messages to Log
+	Log     io.Writer     // debug messages: command lines, virtiofsd dialect, read-only caveat, daemons' output
 }
 
 // Result tells how the guest ended.
@@ -162,11 +180,21 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		go func() { tsc <- hostTSCkHz(tscWindow) }()
 	}
 
-	dir, err := os.MkdirTemp(tempDir, "virtinit-vm-")
+	tmp := tempDir
+	if c.TempDir != "" {
+		tmp = c.TempDir
+	}
+	dir, err := os.MkdirTemp(tmp, "virtinit-vm-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	ports, portSockets, err := listenPorts(c.Ports, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closePorts(ports)
+	p.portSockets = portSockets
 
 	var daemons []*daemon
 	defer func() {
@@ -196,11 +224,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	args := qemuArgs(c, p)
 	log.printf("qemu command: %s", shellQuote(append([]string{qemu}, args...)))
-	return runQemu(ctx, c, qemu, args, daemons, log)
+	return runQemu(ctx, c, qemu, args, daemons, ports, log)
 }
 
 // runQemu runs qemu to its end and tells what happened.
-func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons []*daemon, log *logger) (*Result, error) {
+func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons []*daemon, ports []*portServer, log *logger) (*Result, error) {
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if c.Timeout > 0 {
@@ -209,7 +237,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		defer cancel()
 	}
 
-	cons := newConsole(c.Console)
+	cons := newConsole(c.Console, !c.ExitOnly, c.ConsoleLimit)
 	stderr := newTail(log.prefixed("qemu: "))
 	cmd := exec.CommandContext(runCtx, qemu, args...)
 	cmd.Stdin = c.Stdin
@@ -228,6 +256,9 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
+	for _, s := range ports {
+		go s.serve()
+	}
 
 	qemuDone := make(chan struct{})
 	watched := make(chan struct{})
@@ -238,6 +269,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	waitErr := cmd.Wait()
 	close(qemuDone)
 	<-watched
+	portErr := drainPorts(ports)
 
 	res := cons.result()
 	cause := context.Cause(runCtx)
@@ -254,6 +286,8 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		return res, fmt.Errorf("%w%s", errDaemonEnded, daemonReport(daemons))
 	case waitErr != nil:
 		return res, fmt.Errorf("qemu: %w: %s%s", waitErr, stderr.lastLines(8), daemonReport(daemons))
+	case portErr != nil:
+		return res, portErr
 	}
 	return res, nil
 }
@@ -353,6 +387,12 @@ func (c Config) normalize() (Config, error) {
 		} else if !st.Mode().IsRegular() {
 			return c, fmt.Errorf("vm: %s is not a regular file", f)
 		}
+	}
+	if err := checkPorts(c.Ports); err != nil {
+		return c, err
+	}
+	if c.ConsoleLimit < 0 {
+		return c, fmt.Errorf("vm: console limit %d", c.ConsoleLimit)
 	}
 	seen := map[string]bool{}
 	shares := make([]Share, len(c.Shares))
