@@ -27,7 +27,7 @@ help:
 	@echo 'make size       binary size against the x/sys/unix floor (budget $(SIZE_MAX))'
 	@echo 'make initrd     an initrd for KMODDIR=/lib/modules/KVER into $(OUT)/initrd.img'
 	@echo 'make demo       build everything and boot a busybox VM'
-	@echo 'make bench      boot timings under qemu (see bench/README.md)'
+	@echo 'make bench      boot timings under qemu (see tools/cmd/bench/README.md)'
 	@echo 'make install    $(DESTDIR)/usr/lib/osbuild/initrd/initrd'
 	@echo 'make dist       a tarball with vendored modules; distcheck builds it offline'
 
@@ -66,8 +66,10 @@ distcheck: dist
 # for amd64 and arm64: an empty main, and an empty main that imports
 # golang.org/x/sys/unix. tools/cmd/sizecheck says which size the budget
 # applies to on each (the file size; on arm64, whose segments are aligned
-# to 64 KiB, the size without that padding).
+# to 64 KiB, the size without that padding). SIZE_JSON=DIR also writes its
+# figures as DIR/ARCH.json (the benchmark reads them).
 SIZE_ARCHES ?= amd64 arm64
+SIZE_JSON   ?=
 size:
 	@mkdir -p $(OUT)/_floor/empty $(OUT)/_floor/unix
 	@printf 'package main\n\nfunc main() {}\n' > $(OUT)/_floor/empty/main.go
@@ -77,7 +79,7 @@ size:
 		$(MAKE) -s build GOARCH=$$arch || exit 1; \
 		CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $(OUT)/_floor/empty.$$arch ./$(OUT)/_floor/empty || exit 1; \
 		CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $(OUT)/_floor/unix.$$arch ./$(OUT)/_floor/unix || exit 1; \
-		$(OUT)/_floor/sizecheck -max $(SIZE_MAX) $$arch $(OUT)/$$arch/initrd $(OUT)/_floor/empty.$$arch $(OUT)/_floor/unix.$$arch || status=1; \
+		$(OUT)/_floor/sizecheck -max $(SIZE_MAX) $(if $(SIZE_JSON),-json $(SIZE_JSON)/$$arch.json) $$arch $(OUT)/$$arch/initrd $(OUT)/_floor/empty.$$arch $(OUT)/_floor/unix.$$arch || status=1; \
 	done; exit $$status
 
 test:
@@ -108,7 +110,7 @@ demo: build tools
 	tools/demo
 
 bench: build tools
-	cd bench && $(GO) run . $(if $(BASE),-base '$(BASE)') $(BENCHFLAGS)
+	cd tools && $(GO) run ./cmd/bench $(if $(BASE),-base '$(BASE)') $(BENCHFLAGS)
 
 clean:
 	rm -rf $(OUT)

@@ -2,85 +2,80 @@
 // fails when it is over budget. `make size` builds the three binaries with
 // the same toolchain and flags and runs it:
 //
-//	sizecheck [-max 1.03] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR
+//	sizecheck [-max 1.03] [-json FILE] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR
 //
 // The budget is a ratio to UNIX_FLOOR (an empty main importing
 // golang.org/x/sys/unix). It applies to the file size where the linker
 // aligns segments to 4 KiB pages (amd64), as the budget was set. Where it
 // aligns them to 64 KiB (arm64), the file size moves in 64 KiB steps, more
 // than the whole budget, so there it applies to the bytes of the loadable
-// segments without the alignment padding.
+// segments without the alignment padding. The judgement is
+// tools/internal/binsize's; -json FILE writes it there as JSON (a
+// binsize.Report) for programs, such as the benchmark, beside the text.
 package main
 
 import (
-	"debug/elf"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+
+	"virtinit/tools/internal/binsize"
 )
-
-type sizes struct {
-	file   int64  // bytes on disk
-	loaded uint64 // sum of the PT_LOAD segments' file sizes
-	align  uint64 // the largest PT_LOAD alignment
-}
-
-func measure(path string) (sizes, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return sizes{}, err
-	}
-	f, err := elf.Open(path)
-	if err != nil {
-		return sizes{}, err
-	}
-	defer f.Close()
-	s := sizes{file: st.Size()}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_LOAD {
-			s.loaded += p.Filesz
-			s.align = max(s.align, p.Align)
-		}
-	}
-	return s, nil
-}
 
 func main() {
 	maxRatio := flag.Float64("max", 1.03, "the budget: largest ratio to the x/sys/unix floor")
+	jsonPath := flag.String("json", "", "also write the figures and the verdict as JSON to `FILE`")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: sizecheck [-max RATIO] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR")
+		fmt.Fprintln(os.Stderr, "usage: sizecheck [-max RATIO] [-json FILE] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR")
+		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if flag.NArg() != 4 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	arch := flag.Arg(0)
-	var s [3]sizes
+	var s [3]binsize.Sizes
 	for i := range s {
 		var err error
-		if s[i], err = measure(flag.Arg(i + 1)); err != nil {
+		if s[i], err = binsize.Measure(flag.Arg(i + 1)); err != nil {
 			fmt.Fprintln(os.Stderr, "sizecheck:", err)
 			os.Exit(2)
 		}
 	}
-	bin, empty, floor := s[0], s[1], s[2]
-	fmt.Printf("%-8s %-34s %10s %10s\n", arch, "", "file", "unpadded")
-	fmt.Printf("%-8s %-34s %10d %10d\n", arch, "empty main", empty.file, empty.loaded)
-	fmt.Printf("%-8s %-34s %10d %10d\n", arch, "empty main importing x/sys/unix", floor.file, floor.loaded)
-	fmt.Printf("%-8s %-34s %10d %10d\n", arch, "initrd", bin.file, bin.loaded)
-	fileRatio := float64(bin.file) / float64(floor.file)
-	loadedRatio := float64(bin.loaded) / float64(floor.loaded)
-	fmt.Printf("%-8s ratio to the x/sys/unix floor: file %.4f, unpadded %.4f\n", arch, fileRatio, loadedRatio)
-
-	ratio, what, room := fileRatio, "file size", int64(float64(floor.file)**maxRatio)-bin.file
-	if bin.align > 4096 {
-		ratio, what = loadedRatio, fmt.Sprintf("unpadded size (segments aligned to %d KiB)", bin.align/1024)
-		room = int64(float64(floor.loaded)**maxRatio) - int64(bin.loaded)
+	r := binsize.Judge(flag.Arg(0), s[0], s[1], s[2], *maxRatio)
+	if *jsonPath != "" {
+		b, err := json.MarshalIndent(r, "", "\t")
+		if err == nil {
+			err = os.WriteFile(*jsonPath, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sizecheck:", err)
+			os.Exit(2)
+		}
 	}
-	if ratio > *maxRatio {
-		fmt.Printf("%-8s OVER BUDGET: %s ratio %.4f > %.2f (%d bytes over)\n", arch, what, ratio, *maxRatio, -room)
+	printReport(os.Stdout, r)
+	if !r.Within {
 		os.Exit(1)
 	}
-	fmt.Printf("%-8s within budget: %s ratio %.4f <= %.2f (%d bytes to spare)\n", arch, what, ratio, *maxRatio, room)
+}
+
+// printReport writes the report for people.
+func printReport(w io.Writer, r binsize.Report) {
+	a := r.Arch
+	fmt.Fprintf(w, "%-8s %-34s %10s %10s\n", a, "", "file", "unpadded")
+	fmt.Fprintf(w, "%-8s %-34s %10d %10d\n", a, "empty main", r.Empty.File, r.Empty.Unpadded)
+	fmt.Fprintf(w, "%-8s %-34s %10d %10d\n", a, "empty main importing x/sys/unix", r.Floor.File, r.Floor.Unpadded)
+	fmt.Fprintf(w, "%-8s %-34s %10d %10d\n", a, "initrd", r.Binary.File, r.Binary.Unpadded)
+	fmt.Fprintf(w, "%-8s ratio to the x/sys/unix floor: file %.4f, unpadded %.4f\n", a, r.FileRatio, r.UnpaddedRatio)
+	what := "file size"
+	if r.Judged == "unpadded" {
+		what = fmt.Sprintf("unpadded size (segments aligned to %d KiB)", r.Binary.Align/1024)
+	}
+	if !r.Within {
+		fmt.Fprintf(w, "%-8s OVER BUDGET: %s ratio %.4f > %.2f (%d bytes over)\n", a, what, r.Ratio, r.Budget, -r.Room)
+		return
+	}
+	fmt.Fprintf(w, "%-8s within budget: %s ratio %.4f <= %.2f (%d bytes to spare)\n", a, what, r.Ratio, r.Budget, r.Room)
 }

@@ -119,7 +119,7 @@ func run(ctx context.Context, o options) error {
 	// make size first: it rebuilds out/amd64/initrd, the binary measured
 	// below unless -init names another.
 	progress("make size")
-	r.Size = makeSize(root)
+	r.Size = makeSize(root, w.dir)
 	if o.init == "" {
 		o.init = filepath.Join(root, "out", "amd64", "initrd")
 	}

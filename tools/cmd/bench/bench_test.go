@@ -191,23 +191,3 @@ func TestConfigurations(t *testing.T) {
 		t.Errorf("strip: signed %v, stripped %v; want false, true", s.strip, u.strip)
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	out := `amd64                                             file   unpadded
-amd64    empty main                            1200290    1190297
-amd64    empty main importing x/sys/unix       1347746    1338361
-amd64    initrd                                1384610    1379177
-amd64    ratio to the x/sys/unix floor: file 1.0274, unpadded 1.0305
-amd64    within budget: file size ratio 1.0274 <= 1.03 (3568 bytes to spare)
-arm64    initrd                                1441954    1309212
-arm64    OVER BUDGET: unpadded size ratio 1.0394 > 1.03 (762 bytes over)`
-	bytes, ratio, budget := parseSize(out)
-	want := map[string]int64{"empty main": 1200290, "empty main importing x/sys/unix": 1347746, "initrd": 1384610}
-	if !reflect.DeepEqual(bytes, want) || ratio != 1.0274 || budget != 1.03 {
-		t.Errorf("parseSize = %v, %v, %v; want %v, 1.0274, 1.03", bytes, ratio, budget, want)
-	}
-	over := "amd64    OVER BUDGET: file size ratio 1.0412 > 1.03 (2000 bytes over)\n"
-	if _, ratio, budget := parseSize(over); ratio != 1.0412 || budget != 1.03 {
-		t.Errorf("parseSize(%q) ratio %v, budget %v; want 1.0412, 1.03", over, ratio, budget)
-	}
-}

@@ -241,7 +241,7 @@ func parseEntry(out []byte) (int64, error) {
 // had exec'd it and when the runtime reached main. Booted as /init,
 // padded to our /init's size, it shows what the Go runtime's start costs
 // before any main runs.
-const goStampSource = `// Command gostamp is the benchmark's Go floor (bench/stamp.go).
+const goStampSource = `// Command gostamp is the benchmark's Go floor (tools/cmd/bench/stamp.go).
 package main
 
 import (
