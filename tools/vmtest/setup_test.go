@@ -153,7 +153,7 @@ func findParts() (*parts, error) {
 	}
 	cache = fromTools(tools, cache)
 	var virtiofsdErr error
-	if _, _, err := vm.FindVirtiofsd(); err != nil {
+	if _, err := vm.FindVirtiofsd(""); err != nil {
 		virtiofsdErr = fmt.Errorf("virtiofsd: %w", err)
 	}
 

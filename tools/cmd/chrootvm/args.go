@@ -23,7 +23,8 @@ type options struct {
 	timeout   time.Duration
 	appends   []string
 	init      string
-	strip     bool // --strip-signatures
+	virtiofsd string // "" = vm's choice: $VIRTIOFSD, else the usual places
+	strip     bool   // --strip-signatures
 	debug     bool
 	help      bool
 
@@ -95,8 +96,15 @@ var flags = map[string]flagSpec{
 		o.timeout = d
 		return nil
 	}},
-	"--append":           {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
-	"--init":             {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--append": {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
+	"--init":   {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--virtiofsd": {1, func(o *options, v []string) error {
+		if v[0] == "" {
+			return usagef("--virtiofsd needs a program")
+		}
+		o.virtiofsd = v[0]
+		return nil
+	}},
 	"--strip-signatures": {0, func(o *options, v []string) error { o.strip = true; return nil }},
 	"--debug":            {0, func(o *options, v []string) error { o.debug = true; return nil }},
 	"--help":             {0, func(o *options, v []string) error { o.help = true; return nil }},

@@ -27,6 +27,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--arch=x86_64", "--transport=mmio", "r"}, options{arch: "x86_64", transport: "mmio", rootfs: "r"}},
 		{[]string{"--timeout", "2.5", "--", "-rootfs-with-a-dash"}, options{timeout: 2500 * time.Millisecond, rootfs: "-rootfs-with-a-dash"}},
 		{[]string{"--strip-signatures", "r"}, options{strip: true, rootfs: "r"}},
+		{[]string{"--virtiofsd", "/usr/libexec/virtiofsd", "r"}, options{virtiofsd: "/usr/libexec/virtiofsd", rootfs: "r"}},
+		{[]string{"--virtiofsd=vfsd", "r"}, options{virtiofsd: "vfsd", rootfs: "r"}},
 		{[]string{"--help"}, options{help: true}},
 		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
 	}
@@ -62,6 +64,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--cpus", "0", "r"}, `--cpus "0"`},
 		{[]string{"--cpus", "two", "r"}, `--cpus "two"`},
 		{[]string{"--timeout", "soon", "r"}, `--timeout "soon"`},
+		{[]string{"--virtiofsd=", "r"}, "--virtiofsd needs a program"},
+		{[]string{"--virtiofsd"}, "--virtiofsd needs 1 value"},
 		{[]string{"--timeout", "-1s", "r"}, "positive"},
 		{[]string{"--timeout", "NaN", "r"}, `--timeout "NaN"`},
 		{[]string{"--mount", "", "/a", "r"}, "empty tag"},

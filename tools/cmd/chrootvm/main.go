@@ -69,6 +69,11 @@ Options:
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit
                         source tree; GOARCH is amd64 or arm64)
+  --virtiofsd PATH      the virtiofsd to serve the shares (default: the
+                        program $VIRTIOFSD names, else the first of
+                        /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd,
+                        /usr/lib/virtiofsd and virtiofsd on PATH); either
+                        the Rust virtiofsd or qemu's older C one
   --strip-signatures    put the modules into the initrd without their
                         signatures: faster under emulation (6.12's
                         virtio_mmio loads in 14 instead of 70 ms of guest
@@ -77,6 +82,13 @@ Options:
   --debug               show the kernel's and /init's messages, the qemu and
                         virtiofsd command lines and what chrootvm decided
   -h, --help            show this help
+
+Read-only: ROOTFS and every --mount-ro share are mounted read-only in the
+guest. The Rust virtiofsd also serves them with --readonly, so the host
+refuses writes even when the guest remounts them read-write. The C
+virtiofsd has no such option: there only the guest's mount flag protects
+them, and a guest that remounts read-write can write to the host's
+directory. --debug names the daemon, its dialect and read-only mode.
 
 ARGS reach PROGRAM through the kernel command line: an argument may not
 contain a double quote or a newline, nor be "--" itself, and all of the
@@ -202,10 +214,12 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		a.errorf("%v (install %s)", err, arches[guest].qemuPackage)
 		return exitNoQemu
 	}
-	if _, _, err := vm.FindVirtiofsd(); err != nil {
+	fsd, err := vm.FindVirtiofsd(o.virtiofsd)
+	if err != nil {
 		a.errorf("%v (install virtiofsd, or qemu-system-common on Debian 12)", err)
 		return exitNoVirtiofsd
 	}
+	a.debugf("virtiofsd %s", fsd)
 	initBin, err := findInit(o.init, guest)
 	if err != nil {
 		a.errorf("%v", err)
@@ -260,6 +274,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		Initrd:    initrdPath,
 		Append:    line,
 		Shares:    shares,
+		Virtiofsd: fsd.Path,
 		Memory:    o.memory,
 		CPUs:      o.cpus,
 		NoReboot:  true,

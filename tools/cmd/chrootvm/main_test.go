@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"virtinit/tools/internal/vm"
 )
 
 // TestRunEarlyExits checks the exit statuses of what chrootvm finds wrong
@@ -22,7 +24,12 @@ func TestRunEarlyExits(t *testing.T) {
 		"vmlinuz":       "f",
 		"empty":         "d",
 		"garbage":       "f",
+		"fakebin":       "d",
 	})
+	// A qemu that is found, so that the virtiofsd comes next.
+	if err := os.WriteFile(filepath.Join(dir, "fakebin", "qemu-system-x86_64"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(kernel, fakeImage(peMachineAMD64, x86BootMagicOff, x86BootMagic), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +54,8 @@ func TestRunEarlyExits(t *testing.T) {
 		{"argument the kernel cannot carry", []string{"--kernel", kernel, rootfs, "sh", `"`}, "", exitUsage, "double quote"},
 		{"no qemu", []string{"--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-x86_64 on PATH (install qemu-system-x86)"},
 		{"no qemu for aarch64", []string{"--arch", "arm64", "--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-aarch64 on PATH (install qemu-system-arm)"},
+		{"missing --virtiofsd", []string{"--virtiofsd", dir + "/no-vfsd", "--kernel", kernel, rootfs}, dir + "/fakebin", exitNoVirtiofsd, dir + "/no-vfsd"},
+		{"missing $VIRTIOFSD", []string{"--kernel", kernel, rootfs}, dir + "/fakebin", exitNoVirtiofsd, "VIRTIOFSD"},
 		{"bad --arch", []string{"--arch", "mips", rootfs}, "", exitUsage, "--arch"},
 		{"unknown architecture", []string{"--kernel", garbage, rootfs}, "", exitUsage, "pass --arch"},
 		{"machine of another architecture", []string{"--arch", "aarch64", "--kernel", kernel, "--machine", "q35", rootfs}, "", exitUsage, "--machine q35 cannot have aarch64"},
@@ -55,6 +64,11 @@ func TestRunEarlyExits(t *testing.T) {
 		if tt.path != "" {
 			t.Setenv("PATH", tt.path)
 		}
+		vfsd := ""
+		if tt.name == "missing $VIRTIOFSD" {
+			vfsd = dir + "/no-vfsd"
+		}
+		t.Setenv(vm.VirtiofsdEnv, vfsd)
 		var stdout, stderr bytes.Buffer
 		code := run(tt.args, nil, &stdout, &stderr)
 		if code != tt.code || !strings.Contains(stderr.String(), tt.msg) {

@@ -71,9 +71,9 @@ func findBootParts() (bootParts, string) {
 	if _, err := FindQemu("x86_64"); err != nil {
 		return bootParts{}, err.Error()
 	}
-	if _, rust, err := FindVirtiofsd(); err != nil {
+	if v, err := FindVirtiofsd(""); err != nil {
 		return bootParts{}, err.Error()
-	} else if !rust && os.Geteuid() != 0 {
+	} else if !v.Rust && os.Geteuid() != 0 {
 		return bootParts{}, "the C virtiofsd needs root"
 	}
 	dir, err := os.MkdirTemp("", "vm-boot-test-")

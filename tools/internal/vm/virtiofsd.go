@@ -6,40 +6,63 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
+// VirtiofsdEnv names the environment variable that chooses the virtiofsd
+// when Config.Virtiofsd is empty.
+const VirtiofsdEnv = "VIRTIOFSD"
+
 // virtiofsdPaths are where distributions install virtiofsd outside PATH,
-// searched in this order before PATH: the Rust virtiofsd (Fedora, newer
-// Debian), qemu's own C one (Debian 12's qemu-system-common), Arch's.
+// searched in this order before PATH when neither Config.Virtiofsd nor
+// $VIRTIOFSD names one: the Rust virtiofsd (Fedora, RHEL, Debian 13),
+// qemu's own C one (Debian 12's qemu-system-common), Arch's.
 var virtiofsdPaths = []string{
 	"/usr/libexec/virtiofsd",
 	"/usr/lib/qemu/virtiofsd",
 	"/usr/lib/virtiofsd",
 }
 
+// Virtiofsd is one virtiofsd program and how Run starts it.
+type Virtiofsd struct {
+	Path string
+	// Rust: the Rust virtiofsd's dialect (--shared-dir); otherwise the
+	// C one that qemu shipped until 8.0 (-o source=).
+	Rust bool
+	// ReadOnly: it refuses writes to a read-only share itself (the Rust
+	// one's --readonly), even after the guest remounts the share
+	// read-write. Otherwise only the guest's read-only mount protects it.
+	ReadOnly bool
+	// Sandbox is the sandbox Run asks it for (see chooseSandbox).
+	Sandbox string
+}
+
+// String names the program, its dialect and its read-only mode, for
+// debug messages.
+func (v Virtiofsd) String() string {
+	return v.Path + " (" + v.dialect().String() + ", sandbox " + v.Sandbox + ")"
+}
+
+func (v Virtiofsd) dialect() dialect { return dialect{rust: v.Rust, readOnly: v.ReadOnly} }
+
 // dialect is the command-line language of one virtiofsd.
 type dialect struct {
-	// rust: the Rust virtiofsd (--shared-dir, --sandbox=none); otherwise
-	// the C one that qemu shipped until 8.0 (-o source=, -o sandbox=).
-	rust bool
-	// readOnly: it can refuse writes itself (the Rust one's --readonly).
-	// The C one cannot; then only the guest's read-only mount protects a
-	// read-only share.
-	readOnly bool
+	rust     bool // see Virtiofsd.Rust
+	readOnly bool // see Virtiofsd.ReadOnly
 }
 
 func (d dialect) String() string {
 	switch {
 	case d.rust && d.readOnly:
-		return "Rust dialect, with --readonly"
+		return "Rust dialect, read-only shares served with --readonly"
 	case d.rust:
-		return "Rust dialect, without --readonly"
+		return "Rust dialect, without --readonly: only the guest's mount protects a read-only share"
 	}
-	return "C dialect, no read-only option"
+	return "C dialect, no read-only option: only the guest's mount protects a read-only share"
 }
 
 // parseDialect tells the dialect from the text of virtiofsd --help.
@@ -53,19 +76,88 @@ func parseDialect(help string) (dialect, error) {
 	return dialect{}, errors.New("its --help names neither --shared-dir nor -o source=")
 }
 
+// cachePolicy is how long the guest may keep what it read from a share,
+// as the daemons spell it: rust for --cache, c for -o cache. A read-only
+// share is taken to stay as it is while the VM runs (the root, the
+// program's files): the guest keeps data and metadata ("always"), which
+// saves a round trip to the daemon on nearly every lookup and read, and
+// a boot makes thousands. A read-write share is the one the host may
+// change while the VM runs, so the guest keeps nothing ("never", the C
+// daemon's "none"): every lookup, attribute and read goes to the daemon
+// and sees the host's file as it is now. The middle policy ("auto")
+// would still show a file's old size and a new file's absence for up to
+// a second. The cost: files of a read-write share are opened with
+// direct I/O, so a guest program cannot map them MAP_SHARED (ENODEV;
+// the Rust daemon's --allow-mmap would lift that, but only where the
+// guest has the directory to itself, its help says).
+func cachePolicy(s Share) (rust, c string) {
+	if s.ReadOnly {
+		return "always", "always"
+	}
+	return "never", "none"
+}
+
 // args is the daemon's command line for one share, serving the listening
 // socket it inherits as descriptor 3.
-func (d dialect) args(s Share) []string {
-	if d.rust {
-		a := []string{"--fd=3", "--shared-dir=" + s.Path, "--sandbox=none", "--cache=always"}
-		if s.ReadOnly && d.readOnly {
+func (v Virtiofsd) args(s Share) []string {
+	rustCache, cCache := cachePolicy(s)
+	if v.Rust {
+		a := []string{"--fd=3", "--shared-dir=" + s.Path, "--sandbox=" + v.Sandbox, "--cache=" + rustCache}
+		if s.ReadOnly && v.ReadOnly {
 			a = append(a, "--readonly")
 		}
 		return a
 	}
-	// The C daemon needs root for sandbox=chroot; its other sandbox
-	// (namespace) needs root as well.
-	return []string{"--fd=3", "-o", "source=" + s.Path, "-o", "sandbox=chroot", "-o", "cache=always"}
+	return []string{"--fd=3", "-o", "source=" + s.Path, "-o", "sandbox=" + v.Sandbox, "-o", "cache=" + cCache}
+}
+
+// capSysAdmin is CAP_SYS_ADMIN's bit (linux/capability.h).
+const capSysAdmin = 21
+
+// chooseSandbox picks the sandbox of a daemon of dialect d for a process
+// whose effective capabilities are capEff (/proc/self/status, CapEff).
+// The sandbox confines the daemon to the shared directory, so that a bug
+// in it, or a guest exploiting one, cannot reach the rest of the host.
+//
+// The Rust daemon's "namespace" (new mount, PID and network namespaces,
+// pivot_root into the share) and "chroot" both need privileges: the
+// namespace sandbox CAP_SYS_ADMIN, which root has, also in a user
+// namespace of its own (unshare -r). With CAP_SYS_ADMIN Run asks for
+// "namespace", the stronger of the two. Without it, it asks for "none":
+// the daemon then runs as the calling user, who can reach only what that
+// user can, which is what osbuild does too. (The Rust daemon's own
+// default, "namespace", would put an unprivileged daemon in a new user
+// namespace where it cannot act as the guest's users.)
+//
+// The C daemon has no "none": its sandboxes both need root, so it gets
+// "chroot" and does not start without root.
+func chooseSandbox(d dialect, capEff uint64) string {
+	switch {
+	case !d.rust:
+		return "chroot"
+	case capEff&(1<<capSysAdmin) != 0:
+		return "namespace"
+	}
+	return "none"
+}
+
+// effectiveCaps reads this process's effective capabilities; 0 when
+// they cannot be read.
+func effectiveCaps() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0
+			}
+			return caps
+		}
+	}
+	return 0
 }
 
 // check rejects shares a dialect cannot express.
@@ -112,27 +204,43 @@ func detectDialect(path string) (dialect, error) {
 	return d, nil
 }
 
-// FindVirtiofsd finds virtiofsd at /usr/libexec/virtiofsd,
-// /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd or on PATH, and tells
-// whether it is the Rust implementation (otherwise it is qemu's C one).
-func FindVirtiofsd() (path string, rust bool, err error) {
-	path, d, err := findVirtiofsd()
-	return path, d.rust, err
+// FindVirtiofsd finds the virtiofsd Run uses when Config.Virtiofsd is
+// path, and tells its dialect and sandbox. It is path itself when that is
+// not empty, else the program $VIRTIOFSD names, else the first of
+// /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd
+// and virtiofsd on PATH. A path without a slash is looked for on PATH.
+func FindVirtiofsd(path string) (Virtiofsd, error) {
+	from := "Config.Virtiofsd"
+	if path == "" {
+		path, from = os.Getenv(VirtiofsdEnv), VirtiofsdEnv
+	}
+	var err error
+	if path != "" {
+		if path, err = exec.LookPath(path); err != nil {
+			return Virtiofsd{}, fmt.Errorf("%w: %s: %w", ErrNoVirtiofsd, from, err)
+		}
+	} else if path, err = searchVirtiofsd(); err != nil {
+		return Virtiofsd{}, err
+	}
+	d, err := detectDialect(path)
+	if err != nil {
+		return Virtiofsd{}, err
+	}
+	return Virtiofsd{Path: path, Rust: d.rust, ReadOnly: d.readOnly, Sandbox: chooseSandbox(d, effectiveCaps())}, nil
 }
 
-func findVirtiofsd() (string, dialect, error) {
+// searchVirtiofsd looks for virtiofsd in its usual places.
+func searchVirtiofsd() (string, error) {
 	for _, p := range virtiofsdPaths {
 		if _, err := exec.LookPath(p); err == nil {
-			d, err := detectDialect(p)
-			return p, d, err
+			return p, nil
 		}
 	}
 	p, err := exec.LookPath("virtiofsd")
 	if err != nil {
-		return "", dialect{}, fmt.Errorf("%w: not in %s or on PATH", ErrNoVirtiofsd, strings.Join(virtiofsdPaths, ", "))
+		return "", fmt.Errorf("%w: not in %s or on PATH (or set %s)", ErrNoVirtiofsd, strings.Join(virtiofsdPaths, ", "), VirtiofsdEnv)
 	}
-	d, err := detectDialect(p)
-	return p, d, err
+	return p, nil
 }
 
 // daemon is one running virtiofsd.
@@ -149,7 +257,7 @@ type daemon struct {
 // inherits it, so qemu's connection waits in the backlog until the daemon
 // accepts it. Our copy is closed once the daemon has its own: when the
 // daemon dies, connecting fails at once instead of hanging.
-func startDaemon(bin string, d dialect, s Share, sock string, log *logger) (*daemon, error) {
+func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error) {
 	l, err := listenUnix(sock)
 	if err != nil {
 		return nil, fmt.Errorf("virtiofsd socket for %s: %w", s.Tag, err)
@@ -160,9 +268,9 @@ func startDaemon(bin string, d dialect, s Share, sock string, log *logger) (*dae
 		stderr: newTail(log.prefixed("virtiofsd " + s.Tag + ": ")),
 		done:   make(chan struct{}),
 	}
-	args := d.args(s)
-	log.printf("share %s: %s", s.Tag, shellQuote(append([]string{bin}, args...)))
-	dm.cmd = exec.Command(bin, args...)
+	args := v.args(s)
+	log.printf("share %s: %s", s.Tag, shellQuote(append([]string{v.Path}, args...)))
+	dm.cmd = exec.Command(v.Path, args...)
 	dm.cmd.ExtraFiles = []*os.File{l}
 	dm.cmd.Stderr = dm.stderr
 	dm.cmd.SysProcAttr = &syscall.SysProcAttr{

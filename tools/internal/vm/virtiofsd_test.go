@@ -55,23 +55,47 @@ func TestParseDialect(t *testing.T) {
 	}
 }
 
-func TestDialectArgs(t *testing.T) {
+func TestArgs(t *testing.T) {
 	ro := Share{Tag: "rootfs", Path: "/srv/root", ReadOnly: true}
 	rw := Share{Tag: "store", Path: "/srv/store"}
+	c := Virtiofsd{Sandbox: "chroot"}
+	rust := Virtiofsd{Rust: true, ReadOnly: true, Sandbox: "namespace"}
+	rustOld := Virtiofsd{Rust: true, Sandbox: "none"}
 	tests := []struct {
-		d    dialect
+		v    Virtiofsd
 		s    Share
 		want string
 	}{
-		{dialect{}, ro, "--fd=3 -o source=/srv/root -o sandbox=chroot -o cache=always"},
-		{dialect{}, rw, "--fd=3 -o source=/srv/store -o sandbox=chroot -o cache=always"},
-		{dialect{rust: true, readOnly: true}, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always --readonly"},
-		{dialect{rust: true, readOnly: true}, rw, "--fd=3 --shared-dir=/srv/store --sandbox=none --cache=always"},
-		{dialect{rust: true}, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always"},
+		{c, ro, "--fd=3 -o source=/srv/root -o sandbox=chroot -o cache=always"},
+		{c, rw, "--fd=3 -o source=/srv/store -o sandbox=chroot -o cache=none"},
+		{rust, ro, "--fd=3 --shared-dir=/srv/root --sandbox=namespace --cache=always --readonly"},
+		{rust, rw, "--fd=3 --shared-dir=/srv/store --sandbox=namespace --cache=never"},
+		{rustOld, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always"},
 	}
 	for _, tt := range tests {
-		if got := strings.Join(tt.d.args(tt.s), " "); got != tt.want {
-			t.Errorf("%v.args(%+v) = %s, want %s", tt.d, tt.s, got, tt.want)
+		if got := strings.Join(tt.v.args(tt.s), " "); got != tt.want {
+			t.Errorf("%v.args(%+v) = %s, want %s", tt.v, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestChooseSandbox(t *testing.T) {
+	const root = 0x1ffffffffff // CapEff of root
+	tests := []struct {
+		d    dialect
+		caps uint64
+		want string
+	}{
+		{dialect{rust: true, readOnly: true}, root, "namespace"},
+		{dialect{rust: true, readOnly: true}, 1 << capSysAdmin, "namespace"},
+		{dialect{rust: true, readOnly: true}, root &^ (1 << capSysAdmin), "none"},
+		{dialect{rust: true}, 0, "none"},
+		{dialect{}, root, "chroot"},
+		{dialect{}, 0, "chroot"},
+	}
+	for _, tt := range tests {
+		if got := chooseSandbox(tt.d, tt.caps); got != tt.want {
+			t.Errorf("chooseSandbox(%v, %#x) = %s, want %s", tt.d, tt.caps, got, tt.want)
 		}
 	}
 }
@@ -108,8 +132,9 @@ func TestFindVirtiofsd(t *testing.T) {
 	defer func() { virtiofsdPaths = old }()
 	virtiofsdPaths = []string{libexec, qemuDir}
 	t.Setenv("PATH", filepath.Dir(bin))
+	t.Setenv(VirtiofsdEnv, "")
 
-	if _, _, err := FindVirtiofsd(); !errors.Is(err, ErrNoVirtiofsd) {
+	if _, err := FindVirtiofsd(""); !errors.Is(err, ErrNoVirtiofsd) {
 		t.Errorf("FindVirtiofsd with none installed = %v, want ErrNoVirtiofsd", err)
 	}
 	steps := []struct {
@@ -123,16 +148,37 @@ func TestFindVirtiofsd(t *testing.T) {
 	}
 	for _, s := range steps {
 		fakeProgram(t, s.install, s.help)
-		path, rust, err := FindVirtiofsd()
-		if path != s.want || rust != s.rust || err != nil {
-			t.Errorf("FindVirtiofsd after installing %s = %q, %v, %v; want %q, %v, nil", s.install, path, rust, err, s.want, s.rust)
+		v, err := FindVirtiofsd("")
+		if v.Path != s.want || v.Rust != s.rust || err != nil {
+			t.Errorf("FindVirtiofsd after installing %s = %+v, %v; want %q, Rust %v", s.install, v, err, s.want, s.rust)
 		}
 	}
+
+	// A path given, or $VIRTIOFSD, comes before the search; a name
+	// without a slash is looked for on PATH.
+	other := filepath.Join(dir, "other", "virtiofsd-c")
+	fakeProgram(t, other, helpC)
+	t.Setenv(VirtiofsdEnv, other)
+	if v, err := FindVirtiofsd(""); v.Path != other || v.Rust || err != nil {
+		t.Errorf("FindVirtiofsd with %s=%s = %+v, %v; want it, C dialect", VirtiofsdEnv, other, v, err)
+	}
+	if v, err := FindVirtiofsd("virtiofsd"); v.Path != bin || !v.Rust || err != nil {
+		t.Errorf("FindVirtiofsd(virtiofsd) = %+v, %v; want %s from PATH, Rust", v, err, bin)
+	}
+	missing := filepath.Join(dir, "missing", "virtiofsd")
+	t.Setenv(VirtiofsdEnv, missing)
+	if _, err := FindVirtiofsd(""); !errors.Is(err, ErrNoVirtiofsd) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), VirtiofsdEnv) {
+		t.Errorf("FindVirtiofsd with %s=%s = %v, want ErrNoVirtiofsd naming the variable and the path", VirtiofsdEnv, missing, err)
+	}
+	if _, err := FindVirtiofsd(missing); !errors.Is(err, ErrNoVirtiofsd) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("FindVirtiofsd(%s) = %v, want ErrNoVirtiofsd naming the path", missing, err)
+	}
+	t.Setenv(VirtiofsdEnv, "")
 
 	odd := filepath.Join(dir, "odd", "virtiofsd")
 	fakeProgram(t, odd, "usage: something else\n")
 	virtiofsdPaths = []string{odd}
-	if _, _, err := FindVirtiofsd(); err == nil || !strings.Contains(err.Error(), odd) {
+	if _, err := FindVirtiofsd(""); err == nil || !strings.Contains(err.Error(), odd) {
 		t.Errorf("FindVirtiofsd of an unknown program = %v, want an error naming it", err)
 	}
 }

@@ -52,6 +52,7 @@ type Config struct {
 	Initrd    string    // the initrd; "" for none
 	Append    string    // the whole kernel command line; the caller composes it (see machine parameters below)
 	Shares    []Share   // one virtiofsd and one vhost-user-fs device each
+	Virtiofsd string    // the virtiofsd program; "" = $VIRTIOFSD, else the usual places (see FindVirtiofsd)
 	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
 	CPUs      int       // default 1
 	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
@@ -151,15 +152,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fsd string
-	var dia dialect
+	var fsd Virtiofsd
 	if len(c.Shares) > 0 {
-		fsd, dia, err = findVirtiofsd()
+		fsd, err = FindVirtiofsd(c.Virtiofsd)
 		if err != nil {
 			return nil, err
 		}
-		log.printf("virtiofsd %s (%s)", fsd, dia)
-		if err := dia.check(c.Shares); err != nil {
+		log.printf("virtiofsd %s", fsd)
+		if err := fsd.dialect().check(c.Shares); err != nil {
 			return nil, err
 		}
 	}
@@ -204,13 +204,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}()
 	for i, s := range c.Shares {
 		sock := filepath.Join(dir, fmt.Sprintf("fs%d.sock", i))
-		d, err := startDaemon(fsd, dia, s, sock, log)
+		d, err := startDaemon(fsd, s, sock, log)
 		if err != nil {
 			return nil, err
 		}
 		daemons = append(daemons, d)
 		p.sockets = append(p.sockets, sock)
-		if s.ReadOnly && !dia.readOnly {
+		if s.ReadOnly && !fsd.ReadOnly {
 			log.printf("share %s: this virtiofsd cannot refuse writes; only the guest's read-only mount protects %s", s.Tag, s.Path)
 		}
 	}
