@@ -13,7 +13,7 @@ DESTDIR  ?=
 BIN      := $(OUT)/$(GOARCH)/initrd
 BUILD    := CGO_ENABLED=0 GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)'
 # The size budget: the binary against an empty main importing x/sys/unix.
-SIZE_MAX := 1.03
+SIZE_MAX := 1.05
 
 .PHONY: all help build tools vendor install dist distcheck size test check initrd demo bench fetch clean
 

@@ -23,6 +23,7 @@ type config struct {
 	args      []string // the words after a lone "--"
 	debug     bool
 	emergency string   // "poweroff", "reboot" or "halt"
+	supervise string   // "" (exec as PID 1), "console", "ports" or "tty"
 	timeout   int      // seconds to wait for a virtiofs tag
 	words     []string // every word before "--": paramsFor looks there
 	env       []string // the kernel's environment for /init
@@ -114,7 +115,7 @@ func isSpace(c byte) bool {
 func parseCmdline(s string, c *config) error {
 	words, rest := splitCmdline(s)
 	for _, w := range words {
-		key, val, _ := cut(w)
+		key, val, hasVal := cut(w)
 		switch key {
 		case "mount", "mount-ro":
 			c.shares = append(c.shares, share{tag: val, readOnly: key == "mount-ro"})
@@ -131,6 +132,15 @@ func parseCmdline(s string, c *config) error {
 				c.emergency = val
 			default:
 				return errorString(w + ": want poweroff, reboot or halt")
+			}
+		case "rd.supervise":
+			switch {
+			case !hasVal:
+				c.supervise = "console"
+			case val == "console" || val == "ports" || val == "tty":
+				c.supervise = val
+			default:
+				return errorString(w + ": want console, ports or tty")
 			}
 		case "rd.timeout":
 			n, ok := atoi(val)

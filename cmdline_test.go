@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -65,6 +66,16 @@ func TestParseCmdline(t *testing.T) {
 		{"rd.emergency=halt", func(c *config) { c.emergency = "halt" }},
 		{"rd.timeout=0", func(c *config) { c.timeout = 0 }},
 		{"rd.timeout=30", func(c *config) { c.timeout = 30 }},
+		{"rd.supervise", func(c *config) { c.supervise = "console" }},
+		{"rd.supervise=console", func(c *config) { c.supervise = "console" }},
+		{"rd.supervise=ports", func(c *config) { c.supervise = "ports" }},
+		{"rd.supervise=tty", func(c *config) { c.supervise = "tty" }},
+		{"rd.supervise=tty rd.supervise", func(c *config) { c.supervise = "console" }}, // last wins
+		{`"rd.supervise=ports"`, func(c *config) { c.supervise = "ports" }},
+		{"init=/x -- rd.supervise=tty", func(c *config) { // an argument, not a word for /init
+			c.init = "/x"
+			c.args = []string{"rd.supervise=tty"}
+		}},
 		{`init=/bin/echo -- hello "big world" k=v`, func(c *config) {
 			c.init = "/bin/echo"
 			c.args = []string{"hello", "big world", "k=v"}
@@ -102,6 +113,10 @@ func TestParseCmdlineErrors(t *testing.T) {
 		{"rd.emergency=explode", "rd.emergency=explode: want poweroff, reboot or halt"},
 		{"rd.timeout=-1", "rd.timeout=-1: want a number of seconds"},
 		{"rd.timeout=ten", "rd.timeout=ten: want a number of seconds"},
+		{"rd.supervise=", "rd.supervise=: want console, ports or tty"},
+		{"rd.supervise=pty", "rd.supervise=pty: want console, ports or tty"},
+		{"rd.supervise=Ports", "rd.supervise=Ports: want console, ports or tty"},
+		{"rd.supervise=ports rd.supervise=x", "rd.supervise=x: want console, ports or tty"},
 	}
 	for _, tt := range tests {
 		err := parseCmdline(tt.in, defaultConfig())
@@ -122,6 +137,8 @@ func FuzzCmdline(f *testing.F) {
 		"fuse.a=1 fuse.a=2", "init=/x -- " + strings.Repeat("w ", 2000),
 		strings.Repeat(`"`, 4097), "rd.timeout=999999999999",
 		"\t\n\v\f\r", "k=\x00v", "mount=" + strings.Repeat("é", 20),
+		"rd.supervise", "rd.supervise=", "rd.supervise=tty rd.supervise=ports",
+		`rd.supervise="tty"`, "rd.supervise=ports -- rd.supervise=x",
 	} {
 		f.Add(s)
 	}
@@ -167,5 +184,103 @@ func FuzzCmdline(f *testing.F) {
 		default:
 			t.Fatalf("parseCmdline(%q) emergency = %q", s, c.emergency)
 		}
+		switch c.supervise {
+		case "", "console", "ports", "tty":
+		default:
+			t.Fatalf("parseCmdline(%q) supervise = %q", s, c.supervise)
+		}
 	})
+}
+
+func TestParseArgv(t *testing.T) {
+	long := strings.Repeat("a", 200<<10)
+	tests := []struct {
+		in   string
+		prog string
+		args []string
+	}{
+		{"/bin/sh\x00", "/bin/sh", []string{}},
+		{"sh\x00-c\x00echo \"a b\"\n\x00", "sh", []string{"-c", "echo \"a b\"\n"}},
+		{"/x\x00\x00\x00", "/x", []string{"", ""}},
+		{"/x\x00--\x00init=/y\x00", "/x", []string{"--", "init=/y"}},
+		{"/x\x00\xff\xfe \t\x00", "/x", []string{"\xff\xfe \t"}},
+		{"/x\x00" + long + "\x00", "/x", []string{long}},
+	}
+	for _, tt := range tests {
+		prog, args, why := parseArgv(tt.in)
+		if why != "" || prog != tt.prog || !reflect.DeepEqual(args, tt.args) {
+			t.Errorf("parseArgv(%.40q) = %q, %.40q, %q, want %q, %.40q", tt.in, prog, args, why, tt.prog, tt.args)
+		}
+	}
+	for _, tt := range []struct{ in, why string }{
+		{"", "empty: want the program and its arguments, each ending in NUL"},
+		{"/bin/sh", "does not end in NUL"},
+		{"/bin/sh\x00-c", "does not end in NUL"},
+		{"\x00", "the program (its first string) is empty"},
+		{"\x00/bin/sh\x00", "the program (its first string) is empty"},
+	} {
+		if _, _, why := parseArgv(tt.in); why != tt.why {
+			t.Errorf("parseArgv(%q) error = %q, want %q", tt.in, why, tt.why)
+		}
+	}
+}
+
+func FuzzArgv(f *testing.F) {
+	for _, s := range []string{"", "\x00", "/x", "/x\x00", "/x\x00\x00", "a\x00b\x00c", "\x00\x00", "--\x00--\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		prog, args, why := parseArgv(s)
+		if why != "" {
+			return
+		}
+		// What parses is exactly the file again, and names a program.
+		if prog == "" {
+			t.Fatalf("parseArgv(%q) accepted an empty program", s)
+		}
+		back := prog + "\x00"
+		for _, a := range args {
+			if strings.Contains(a, "\x00") {
+				t.Fatalf("parseArgv(%q) gave an argument with a NUL: %q", s, a)
+			}
+			back += a + "\x00"
+		}
+		if back != s {
+			t.Fatalf("parseArgv(%q) = %q, %q: joined again %q", s, prog, args, back)
+		}
+	})
+}
+
+func TestReadArgv(t *testing.T) {
+	dir := t.TempDir()
+	defer func(p string) { argvPath = p }(argvPath)
+
+	// Without the file, the command line's program and arguments stay.
+	argvPath = dir + "/missing"
+	c := defaultConfig()
+	c.init, c.args = "/from/cmdline", []string{"a"}
+	if err := readArgv(c); err != nil || c.init != "/from/cmdline" || !reflect.DeepEqual(c.args, []string{"a"}) {
+		t.Errorf("readArgv(no file) = %v, init %q args %q, want no change", err, c.init, c.args)
+	}
+
+	// With it, they are replaced, beyond the size of one read.
+	argvPath = dir + "/init.argv"
+	big := strings.Repeat("b", 3*len(ioBuf)+7)
+	if err := os.WriteFile(argvPath, []byte("/bin/prog\x00\x00"+big+"\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := readArgv(c); err != nil || c.init != "/bin/prog" || !reflect.DeepEqual(c.args, []string{"", big}) {
+		t.Errorf("readArgv = %v, init %q, %d args, want /bin/prog and 2 args", err, c.init, len(c.args))
+	}
+
+	if err := os.WriteFile(argvPath, []byte("/bin/prog"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := readArgv(c); err == nil || err.Error() != argvPath+": does not end in NUL" {
+		t.Errorf("readArgv(no NUL) = %v, want %q", err, argvPath+": does not end in NUL")
+	}
+	argvPath = dir // a directory: read fails with EISDIR
+	if err := readArgv(c); err == nil || err.Error() != "read "+dir+": is a directory" {
+		t.Errorf("readArgv(directory) = %v, want a read error naming it", err)
+	}
 }

@@ -18,6 +18,7 @@ It reads the kernel command line:
   debug, rd.debug                             print every step with its time
   rd.emergency=poweroff|reboot|halt           after a fatal error (default poweroff)
   rd.timeout=SECONDS                          wait for a tag (default 10)
+  rd.supervise[=console|ports|tty]            run the program as a child, then power off
   MODULE.PARAM=VALUE                          passed to modules loaded from the initrd
   -- ARGS                                     arguments of the program
 `
@@ -70,6 +71,10 @@ func main() {
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.words)
+	// The initramfs holds /init.argv until the switch root deletes it.
+	if err := readArgv(c); err != nil {
+		fatal(c, err)
+	}
 	if err := mountShares(c); err != nil {
 		fatal(c, err)
 	}

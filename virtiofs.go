@@ -89,20 +89,28 @@ func knownTags() string {
 	return tags
 }
 
-// readFile reads a small file, such as /proc/cmdline, in one read: the
-// kernel's seq files and sysfs attributes hand out all they have at once.
+// readFile reads a file to its end: a sysfs attribute or /proc/cmdline,
+// which the kernel hands out in one read, or /init.argv, which may be
+// larger than ioBuf.
 func readFile(path string) (string, unix.Errno) {
 	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != 0 {
 		return "", err
 	}
-	// COMMAND_LINE_SIZE is at most 4096, ioBuf holds 8192.
-	n, err := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
-	if err != 0 {
-		n = 0
+	var data []byte
+	for {
+		n, e := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 || n == 0 {
+			err = e
+			break
+		}
+		data = append(data, ioBuf[:n]...)
 	}
 	closeFD(fd)
-	return string(ioBuf[:n]), err
+	return string(data), err
 }
 
 func trimNewline(s string) string {
