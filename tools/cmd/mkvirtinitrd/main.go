@@ -5,6 +5,8 @@
 package main
 
 import (
+	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +18,8 @@ import (
 
 const usage = `Usage: mkvirtinitrd [OPTIONS] INIT MODULES_DIR OUTPUT
 
-Builds an initrd holding INIT as /init, a /dev/console node, and the kernel
+Builds an initrd holding INIT (a static x86_64 or aarch64 ELF executable,
+virtinit's /init) as /init, a /dev/console node, and the kernel
 modules from MODULES_DIR (one kernel's tree, .../lib/modules/KVER) that
 virtiofs needs: virtiofs, the virtio transport and all their dependencies,
 plus every --module. Modules the kernel has built in (modules.builtin) are
@@ -183,6 +186,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "mkvirtinitrd: %v\n", err)
 		return 2
 	}
+	if err := checkInit(c.opts.Init); err != nil {
+		fmt.Fprintf(stderr, "mkvirtinitrd: %v\n", err)
+		return 1
+	}
 	rep, err := initrd.WriteFile(c.output, c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "mkvirtinitrd: %v\n", err)
@@ -203,6 +210,48 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 	}
 	return 0
+}
+
+// initMachines are the architectures virtinit boots, by ELF machine.
+var initMachines = map[elf.Machine]string{
+	elf.EM_X86_64:  "x86_64",
+	elf.EM_AARCH64: "aarch64",
+}
+
+// checkInit refuses an INIT the kernel could not run as /init: anything
+// but a static 64-bit ELF executable of a supported architecture. A
+// dynamically linked one would find no loader in the initrd.
+func checkInit(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	e, err := elf.NewFile(f)
+	var fe *elf.FormatError
+	switch {
+	case errors.As(err, &fe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("INIT %s is not an ELF executable", path)
+	case err != nil:
+		return fmt.Errorf("INIT %s: %w", path, err)
+	}
+	defer e.Close()
+	arch, ok := initMachines[e.Machine]
+	switch {
+	case e.Type != elf.ET_EXEC && e.Type != elf.ET_DYN:
+		return fmt.Errorf("INIT %s is an ELF %s, not an executable", path, e.Type)
+	case !ok || e.Class != elf.ELFCLASS64:
+		return fmt.Errorf("INIT %s is built for %s (%s), not x86_64 or aarch64", path, e.Machine, e.Class)
+	}
+	for _, p := range e.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("INIT %s is a dynamically linked %s program; /init must be static", path, arch)
+		}
+	}
+	if e.Type == elf.ET_DYN && e.Entry == 0 {
+		return fmt.Errorf("INIT %s is a shared library, not an executable", path)
+	}
+	return nil
 }
 
 func main() {

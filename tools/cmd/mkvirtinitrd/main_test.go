@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -84,10 +86,77 @@ func TestSourceDateEpoch(t *testing.T) {
 	}
 }
 
+// elfHeader is the ELF header of a 64-bit little-endian file, with
+// neither program nor section headers.
+func elfHeader(class elf.Class, typ elf.Type, machine elf.Machine, entry uint64) []byte {
+	h := elf.Header64{Type: uint16(typ), Machine: uint16(machine), Version: 1, Entry: entry, Ehsize: 64}
+	copy(h.Ident[:], elf.ELFMAG)
+	h.Ident[elf.EI_CLASS] = byte(class)
+	h.Ident[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
+	h.Ident[elf.EI_VERSION] = byte(elf.EV_CURRENT)
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, h)
+	return b.Bytes()
+}
+
+// withInterp is an ELF executable asking for a program interpreter.
+func withInterp() []byte {
+	h := elf.Header64{Type: uint16(elf.ET_EXEC), Machine: uint16(elf.EM_X86_64), Version: 1, Entry: 0x401000,
+		Phoff: 64, Ehsize: 64, Phentsize: 56, Phnum: 1}
+	copy(h.Ident[:], elf.ELFMAG)
+	h.Ident[elf.EI_CLASS], h.Ident[elf.EI_DATA], h.Ident[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)
+	p := elf.Prog64{Type: uint32(elf.PT_INTERP), Off: 120, Filesz: 28, Memsz: 28}
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, h)
+	binary.Write(&b, binary.LittleEndian, p)
+	b.WriteString("/lib64/ld-linux-x86-64.so.2\x00")
+	return b.Bytes()
+}
+
+func TestCheckInit(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		data []byte
+		want string // "" = accepted
+	}{
+		{"x86_64", elfHeader(elf.ELFCLASS64, elf.ET_EXEC, elf.EM_X86_64, 0x401000), ""},
+		{"aarch64 static-pie", elfHeader(elf.ELFCLASS64, elf.ET_DYN, elf.EM_AARCH64, 0x1000), ""},
+		{"script", []byte("#!/bin/sh\necho hi\n"), "is not an ELF executable"},
+		{"empty", nil, "is not an ELF executable"},
+		{"random", bytes.Repeat([]byte{0x9d, 0x13}, 500), "is not an ELF executable"},
+		{"object", elfHeader(elf.ELFCLASS64, elf.ET_REL, elf.EM_X86_64, 0), "not an executable"},
+		{"core", elfHeader(elf.ELFCLASS64, elf.ET_CORE, elf.EM_X86_64, 0), "not an executable"},
+		{"riscv", elfHeader(elf.ELFCLASS64, elf.ET_EXEC, elf.EM_RISCV, 0x1000), "not x86_64 or aarch64"},
+		{"library", elfHeader(elf.ELFCLASS64, elf.ET_DYN, elf.EM_X86_64, 0), "shared library"},
+		{"dynamic", withInterp(), "dynamically linked"},
+	}
+	for _, tt := range tests {
+		p := filepath.Join(dir, tt.name)
+		if err := os.WriteFile(p, tt.data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := checkInit(p)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("checkInit(%s) = %v, want nil", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p)):
+			t.Errorf("checkInit(%s) = %v, want an error naming the file and saying %q", tt.name, err, tt.want)
+		}
+	}
+	if err := checkInit(dir); err == nil {
+		t.Errorf("checkInit(a directory) = nil, want an error")
+	}
+}
+
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	init := filepath.Join(dir, "init")
-	if err := os.WriteFile(init, []byte("init"), 0o755); err != nil {
+	if err := os.WriteFile(init, elfHeader(elf.ELFCLASS64, elf.ET_EXEC, elf.EM_X86_64, 0x401000), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	mods := filepath.Join(dir, "6.6.6")
@@ -119,6 +188,9 @@ func TestRun(t *testing.T) {
 		{"bad epoch", []string{init, mods, out}, "soon", 2, "", "SOURCE_DATE_EPOCH", false},
 		{"missing init", []string{filepath.Join(dir, "nope"), mods, out}, "", 1, "", "nope: no such file", false},
 		{"missing modules", []string{init, filepath.Join(dir, "nomods"), out}, "", 1, "", "nomods: no such file", false},
+		{"script init", []string{script, mods, out}, "", 1, "", "script is not an ELF executable", false},
+		{"output in a missing directory", []string{init, mods, filepath.Join(dir, "nodir", "out.img")}, "", 1, "", "nodir/out.img: no such file", false},
+		{"output is a directory", []string{init, mods, dir}, "", 1, "", dir + ": is a directory", false},
 		{"unknown module", []string{"--module", "virtio_blk", init, mods, out}, "", 1, "", "virtio_blk not found", false},
 		{"mmio missing", []string{"--transport", "mmio", init, mods, out}, "", 1, "", "virtio_mmio not found", false},
 		{"ok", []string{"-v", init, mods, out}, "1700000000", 0, "", "built in: virtiofs", true},

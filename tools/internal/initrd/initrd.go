@@ -18,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // File is one extra entry of the archive. Mode carries the type bits as
@@ -38,7 +39,13 @@ type Options struct {
 	Compress        string   // "none" (default when ""), "gzip", "zstd"
 	StripSignatures bool
 	Extra           []File // extra files (tests add padding this way)
-	Epoch           int64  // mtime for every entry (SOURCE_DATE_EPOCH or 0)
+	// Argv is written to /init.argv: the program /init runs and its
+	// arguments, each ended by a NUL. /init reads it before the switch
+	// root, in place of init= and the words after "--" on the kernel
+	// command line, so they may hold any byte but NUL, at any length
+	// execve takes. nil: no file, the kernel command line decides.
+	Argv  []string
+	Epoch int64 // mtime for every entry (SOURCE_DATE_EPOCH or 0)
 }
 
 // Report tells what Build put into the archive.
@@ -50,6 +57,30 @@ type Report struct {
 
 // ModulesPath is where the modules are in the archive.
 const ModulesPath = "usr/lib/modules"
+
+// ArgvPath is where Options.Argv is in the archive.
+const ArgvPath = "init.argv"
+
+// ArgvFile encodes a program and its arguments as /init.argv holds them:
+// each string followed by a NUL. The program must not be empty, and no
+// string may hold a NUL, which execve could not pass either.
+func ArgvFile(argv []string) ([]byte, error) {
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, errors.New("init.argv: no program")
+	}
+	var b bytes.Buffer
+	for i, a := range argv {
+		if strings.IndexByte(a, 0) >= 0 {
+			if i == 0 {
+				return nil, fmt.Errorf("init.argv: the program %q contains a NUL byte", a)
+			}
+			return nil, fmt.Errorf("init.argv: argument %d %q contains a NUL byte", i, a)
+		}
+		b.WriteString(a)
+		b.WriteByte(0)
+	}
+	return b.Bytes(), nil
+}
 
 // Transports maps --transport values to the virtio transport modules.
 var Transports = map[string][]string{
@@ -79,11 +110,15 @@ func Build(w io.Writer, o Options) (*Report, error) {
 
 // WriteFile builds the initrd into path atomically: it writes a temporary
 // file in the same directory and renames it over path, so path is either
-// the complete new archive or untouched, never a partial one.
+// the complete new archive or untouched, never a partial one. Its errors
+// name path, never the temporary file.
 func WriteFile(name string, o Options) (rep *Report, err error) {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return nil, &os.PathError{Op: "write", Path: name, Err: syscall.EISDIR}
+	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
 	if err != nil {
-		return nil, err
+		return nil, outputError(name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -91,22 +126,55 @@ func WriteFile(name string, o Options) (rep *Report, err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if rep, err = Build(f, o); err != nil {
+	if rep, err = Build(&tempWriter{f, name}, o); err != nil {
 		return nil, err
 	}
 	if err = f.Chmod(0o644); err != nil {
-		return nil, err
+		return nil, outputError(name, err)
 	}
 	if err = f.Sync(); err != nil {
-		return nil, err
+		return nil, outputError(name, err)
 	}
 	if err = f.Close(); err != nil {
-		return nil, err
+		return nil, outputError(name, err)
 	}
 	if err = os.Rename(f.Name(), name); err != nil {
-		return nil, err
+		return nil, outputError(name, err)
 	}
 	return rep, nil
+}
+
+// tempWriter writes the temporary file of WriteFile; its errors name the
+// file the caller asked for.
+type tempWriter struct {
+	f    *os.File
+	name string
+}
+
+func (w *tempWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = outputError(w.name, err)
+	}
+	return n, err
+}
+
+// outputError restates an error of WriteFile's temporary file as one of
+// the output file name: the caller never heard of the temporary file.
+func outputError(name string, err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		op := pe.Op
+		if op == "createtemp" || op == "open" {
+			op = "create"
+		}
+		return &os.PathError{Op: op, Path: name, Err: pe.Err}
+	case errors.As(err, &le):
+		return &os.PathError{Op: "write", Path: name, Err: le.Err}
+	}
+	return fmt.Errorf("write %s: %w", name, err)
 }
 
 // collect gathers every entry of the archive, unsorted.
@@ -183,6 +251,14 @@ func collect(o Options) ([]entry, *Report, error) {
 			rep.Modules = append(rep.Modules, file)
 			entries = append(entries, entry{name: ModulesPath + "/" + file, mode: modeFile | 0o644, data: data})
 		}
+	}
+
+	if o.Argv != nil {
+		data, err := ArgvFile(o.Argv)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = append(entries, entry{name: ArgvPath, mode: modeFile | 0o644, data: data})
 	}
 
 	entries, err = addExtra(entries, o.Extra)

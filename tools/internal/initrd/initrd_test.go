@@ -220,6 +220,11 @@ func TestBuildErrors(t *testing.T) {
 		{"extra root", Options{Init: init, Extra: []File{{Name: "/", Mode: 0o40755}}}, "empty name"},
 		{"negative epoch", Options{Init: init, Epoch: -1}, "does not fit"},
 		{"huge epoch", Options{Init: init, Epoch: 1 << 33}, "does not fit"},
+		{"empty argv", Options{Init: init, Argv: []string{}}, "no program"},
+		{"empty program", Options{Init: init, Argv: []string{"", "a"}}, "no program"},
+		{"NUL in program", Options{Init: init, Argv: []string{"/bin/s\x00h"}}, "the program"},
+		{"NUL in argument", Options{Init: init, Argv: []string{"/bin/sh", "a", "b\x00"}}, "argument 2"},
+		{"argv clashes", Options{Init: init, Argv: []string{"/bin/sh"}, Extra: []File{{Name: "init.argv", Mode: 0o100644}}}, "already in the archive"},
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
@@ -229,6 +234,42 @@ func TestBuildErrors(t *testing.T) {
 		}
 		if b.Len() != 0 {
 			t.Errorf("%s: Build wrote %d bytes before failing", tt.name, b.Len())
+		}
+	}
+}
+
+// TestArgv: /init.argv holds the program and its arguments, awkward
+// bytes and all, each ended by a NUL; without Argv there is no such file.
+func TestArgv(t *testing.T) {
+	long := strings.Repeat("x", 200<<10)
+	argv := []string{"/run/mnt/s/a b", "", "--", "say \"hi\"\nthere", "\xff\xfe non-UTF-8", "'", long}
+	want := strings.Join(argv, "\x00") + "\x00"
+	archive, _ := build(t, Options{Init: writeInit(t, "init"), Argv: argv})
+	entries, err := readNewc(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range entries {
+		if e.Name != ArgvPath {
+			continue
+		}
+		found = true
+		if string(e.Data) != want {
+			t.Errorf("%s holds %d bytes, want the %d of %q...", ArgvPath, len(e.Data), len(want), want[:40])
+		}
+		if e.Mode != modeFile|0o644 {
+			t.Errorf("%s has mode %#o, want %#o", ArgvPath, e.Mode, modeFile|0o644)
+		}
+	}
+	if !found {
+		t.Errorf("no %s in the archive", ArgvPath)
+	}
+	archive, _ = build(t, Options{Init: writeInit(t, "init")})
+	entries, _ = readNewc(archive)
+	for _, e := range entries {
+		if e.Name == ArgvPath {
+			t.Errorf("%s in an archive without Argv", ArgvPath)
 		}
 	}
 }
