@@ -143,14 +143,14 @@ func TestBoot(t *testing.T) {
 	for _, f := range failures {
 		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels})
 	}
-	for _, kt := range kernels {
+	for _, name := range kernelNames {
 		for _, s := range scenarios {
-			if !slices.Contains(s.kernels, kt.name) {
+			if !slices.Contains(s.kernels, name) {
 				continue
 			}
-			t.Run(kt.name+"/"+s.name, func(t *testing.T) {
+			t.Run(name+"/"+s.name, func(t *testing.T) {
 				t.Parallel()
-				_, k := need(t, kt.name)
+				_, k := need(t, name)
 				s.run(t, k)
 			})
 		}

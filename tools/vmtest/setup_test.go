@@ -3,7 +3,6 @@ package vmtest
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -16,20 +15,16 @@ import (
 	"time"
 
 	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/testenv"
 	"virtinit/tools/internal/vm"
 )
 
-// kernels are the kernels of the cache tools/fetch-deps fills, each the
-// name of its subtests. x86_64's 6.1 has virtio, fuse and virtiofs as
-// modules, 6.12 has them built in; arm64's 6.1 has virtio and virtio_ring
-// built in and the rest as modules (tools/fetch-deps --arch arm64).
-var kernels = []struct {
-	name, arch, version, dir string
-}{
-	{"6.1", "x86_64", "6.1", "kernels/6.1"},
-	{"6.12", "x86_64", "6.12", "kernels/6.12"},
-	{"arm64-6.1", "aarch64", "6.1", "arm64/kernels/6.1"},
-}
+// kernelNames are the kernels of the cache tools/fetch-deps fills
+// (testenv knows its layout), each the name of its subtests. x86_64's 6.1
+// has virtio, fuse and virtiofs as modules, 6.12 has them built in;
+// arm64's 6.1 has virtio and virtio_ring built in and the rest as modules
+// (tools/fetch-deps --arch arm64).
+var kernelNames = testenv.KernelNames()
 
 // Sets of kernel names for the scenarios.
 var (
@@ -50,15 +45,13 @@ var bootSlots = make(chan struct{}, 2)
 var tmpRoot string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vmtest-")
+	dir, err := testenv.TempDir()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmtest:", err)
 		os.Exit(1)
 	}
 	tmpRoot = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 // kernel is one kernel of the cache.
@@ -84,16 +77,10 @@ type guest struct {
 	rootNoTmp string // the same root without /tmp
 }
 
-// guests are the architectures the suite boots, with where their parts
-// come from: the /init binary (an environment variable, else a path of
-// the repository) and a static busybox (the host's, or one of the cache).
-var guests = []struct {
-	guest
-	initEnv, initDefault string
-	busyboxCache         string // in the cache; "" = the host's
-}{
-	{guest{arch: "x86_64", goarch: "amd64", machine: "q35", transport: "pci", console: "ttyS0"}, "VIRTINIT_INIT", "out/initrd", ""},
-	{guest{arch: "aarch64", goarch: "arm64", machine: "virt", transport: "mmio", console: "ttyAMA0"}, "VIRTINIT_INIT_ARM64", "out/arm64/initrd", "arm64/busybox-static/bin/busybox"},
+// guests are the architectures the suite boots.
+var guests = []guest{
+	{arch: "x86_64", goarch: "amd64", machine: "q35", transport: "pci", console: "ttyS0"},
+	{arch: "aarch64", goarch: "arm64", machine: "virt", transport: "mmio", console: "ttyAMA0"},
 }
 
 // parts are the real pieces the VM tests need.
@@ -111,9 +98,10 @@ var (
 
 // need returns the parts with the kernel called name, or ends the test:
 // a missing part of the kernel's architecture skips it, or fails it when
-// VIRTINIT_REQUIRE_VM=1 (CI must not pass by skipping).
+// VIRTINIT_REQUIRE_VM=1 (testenv.Missing).
 func need(t *testing.T, name string) (*parts, kernel) {
 	t.Helper()
+	testenv.NeedVM(t)
 	partsOnce.Do(func() { theParts, setupErr = findParts() })
 	if setupErr != nil {
 		t.Fatalf("vmtest setup: %v", setupErr)
@@ -123,17 +111,7 @@ func need(t *testing.T, name string) (*parts, kernel) {
 		t.Fatalf("no kernel %q in the suite", name)
 	}
 	if err := theParts.missing[k.guest.arch]; err != nil {
-		fetch := "tools/fetch-deps"
-		if k.guest.arch != "x86_64" {
-			fetch += " --arch " + k.guest.goarch + " and `make build GOARCH=" + k.guest.goarch + "`"
-		} else {
-			fetch += " and `make build`"
-		}
-		msg := "VM tests on " + k.guest.arch + " need real parts (run " + fetch + "):\n" + err.Error()
-		if os.Getenv("VIRTINIT_REQUIRE_VM") == "1" {
-			t.Fatal(msg + "\n(VIRTINIT_REQUIRE_VM=1: missing parts fail the suite)")
-		}
-		t.Skip(msg + "\n(set VIRTINIT_REQUIRE_VM=1 to make this a failure)")
+		testenv.Missing(t, "VM tests on %s need real parts:\n%v", k.guest.arch, err)
 	}
 	return theParts, k
 }
@@ -141,66 +119,40 @@ func need(t *testing.T, name string) (*parts, kernel) {
 // findParts looks for every architecture's parts and prepares those of
 // each architecture that has them all: its checker and roots.
 func findParts() (*parts, error) {
-	tools, err := filepath.Abs("..")
+	repo, err := testenv.Repo()
 	if err != nil {
 		return nil, err
 	}
-	repo := filepath.Dir(tools)
-	p := &parts{tools: tools, kernels: map[string]kernel{}, missing: map[string]error{}}
-	cache := os.Getenv("VIRTINIT_CACHE")
-	if cache == "" {
-		cache = filepath.Join(repo, ".cache")
-	}
-	cache = fromTools(tools, cache)
+	p := &parts{tools: filepath.Join(repo, "tools"), kernels: map[string]kernel{}, missing: map[string]error{}}
 	var virtiofsdErr error
 	if _, err := vm.FindVirtiofsd(""); err != nil {
-		virtiofsdErr = fmt.Errorf("virtiofsd: %w", err)
+		virtiofsdErr = fmt.Errorf("virtiofsd: %w (run tools/fetch-deps)", err)
 	}
 
-	for _, gs := range guests {
-		g := gs.guest
+	for i := range guests {
+		g := &guests[i]
 		var miss []error
-		g.init = os.Getenv(gs.initEnv)
-		if g.init == "" {
-			g.init = filepath.Join(repo, gs.initDefault)
+		if g.init, err = testenv.FindInit(g.goarch); err != nil {
+			miss = append(miss, fmt.Errorf("/init binary: %w", err))
 		}
-		g.init = fromTools(tools, g.init)
-		if err := staticProgram(g.init, g.arch); err != nil {
-			miss = append(miss, fmt.Errorf("/init binary (%s): %w", gs.initEnv, err))
-		}
-		for _, kt := range kernels {
-			if kt.arch != g.arch {
+		for _, name := range kernelNames {
+			tk, err := testenv.FindKernel(name)
+			if tk.GOARCH != g.goarch {
 				continue
 			}
-			k := kernel{
-				name:    kt.name,
-				version: kt.version,
-				vmlinuz: filepath.Join(cache, kt.dir, "vmlinuz"),
-				modules: filepath.Join(cache, kt.dir, "modules"),
-				guest:   &g,
+			if err != nil {
+				miss = append(miss, err)
 			}
-			if err := regularFile(k.vmlinuz); err != nil {
-				miss = append(miss, fmt.Errorf("kernel %s: %w", kt.name, err))
-			}
-			if st, err := os.Stat(k.modules); err != nil || !st.IsDir() {
-				miss = append(miss, fmt.Errorf("kernel %s modules: %s is not a directory", kt.name, k.modules))
-			}
-			p.kernels[kt.name] = k
+			p.kernels[name] = kernel{name: name, version: tk.Version, vmlinuz: tk.Vmlinuz, modules: tk.Modules, guest: g}
 		}
 		if _, err := vm.FindQemu(g.arch); err != nil {
-			miss = append(miss, fmt.Errorf("qemu: %w", err))
+			miss = append(miss, fmt.Errorf("qemu: %w (run %s)", err, fetchDeps(g.goarch)))
 		}
 		if virtiofsdErr != nil {
 			miss = append(miss, virtiofsdErr)
 		}
-		if gs.busyboxCache != "" {
-			g.busybox = filepath.Join(cache, gs.busyboxCache)
-			err = staticProgram(g.busybox, g.arch)
-		} else {
-			g.busybox, err = hostBusybox()
-		}
-		if err != nil {
-			miss = append(miss, fmt.Errorf("busybox: %w", err))
+		if g.busybox, err = testenv.FindBusybox(g.goarch); err != nil {
+			miss = append(miss, err)
 		}
 		if len(miss) > 0 {
 			p.missing[g.arch] = errors.Join(miss...)
@@ -223,56 +175,12 @@ func findParts() (*parts, error) {
 	return p, nil
 }
 
-// fromTools makes a relative path of the environment relative to the
-// tools/ directory, where `go test ./...` is run; the test itself runs in
-// tools/vmtest.
-func fromTools(tools, path string) string {
-	if filepath.IsAbs(path) {
-		return path
+func fetchDeps(goarch string) string {
+	if goarch == "amd64" {
+		return "tools/fetch-deps"
 	}
-	return filepath.Join(tools, path)
+	return "tools/fetch-deps --arch " + goarch
 }
-
-func regularFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	return nil
-}
-
-// hostBusybox finds the host's busybox, which must be static.
-func hostBusybox() (string, error) {
-	path, err := exec.LookPath("busybox")
-	if err != nil {
-		return "", fmt.Errorf("%w (install busybox-static)", err)
-	}
-	return path, staticProgram(path, "x86_64")
-}
-
-// staticProgram makes sure that path is a program for arch that needs no
-// dynamic loader: the guest root holds nothing else.
-func staticProgram(path, arch string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if want := elfMachines[arch]; f.Machine != want {
-		return fmt.Errorf("%s is a program for %v, not %v", path, f.Machine, want)
-	}
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
-}
-
-var elfMachines = map[string]elf.Machine{"x86_64": elf.EM_X86_64, "aarch64": elf.EM_AARCH64}
 
 // buildChecker builds ./checker statically for goarch into dir.
 func buildChecker(dir, goarch string) (string, error) {
@@ -288,38 +196,18 @@ func buildChecker(dir, goarch string) (string, error) {
 	return out, nil
 }
 
-// busyboxApplets are linked in the test root's bin/.
-var busyboxApplets = []string{"sh", "true", "false", "sleep", "cat", "echo", "ls", "mount", "id", "env", "uname"}
-
-// makeRootfs makes a minimal root: a static busybox with a few applets,
-// the usual empty mount points, and bin/notexec, a script without execute
-// permission. withTmp false leaves out /tmp.
+// makeRootfs makes testenv's busybox root with bin/notexec, a script
+// without execute permission. withTmp false leaves out /tmp.
 func makeRootfs(dir, busybox string, withTmp bool) error {
-	dirs := []string{"bin", "sbin", "dev", "proc", "sys", "run", "etc", "root", "usr/bin"}
-	if withTmp {
-		dirs = append(dirs, "tmp")
+	if err := testenv.BusyboxRoot(dir, busybox); err != nil {
+		return err
 	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+	if !withTmp {
+		if err := os.Remove(filepath.Join(dir, "tmp")); err != nil {
 			return err
 		}
 	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), data, 0o755); err != nil {
-		return err
-	}
-	for _, a := range busyboxApplets {
-		if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", "notexec"), []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+	return os.WriteFile(filepath.Join(dir, "bin", "notexec"), []byte("#!/bin/sh\nexit 0\n"), 0o644)
 }
 
 // buildInitrd writes an initrd for k with /init, the kernel's virtiofs

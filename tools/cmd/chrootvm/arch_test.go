@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"virtinit/tools/internal/testenv"
 )
 
 // fakeELF is the 64-byte header of a little-endian 64-bit ELF executable
@@ -98,30 +100,15 @@ func TestKernelArch(t *testing.T) {
 }
 
 // TestKernelArchReal reads the kernels of the project's cache
-// (tools/fetch-deps, with --arch arm64 for the arm64 one), where present.
+// (tools/fetch-deps, with --arch arm64 for the arm64 one).
 func TestKernelArchReal(t *testing.T) {
-	cache := os.Getenv("VIRTINIT_CACHE")
-	if cache == "" {
-		cache = filepath.Join("..", "..", "..", ".cache")
-	}
-	images := []struct{ path, want string }{
-		{"kernels/6.1/vmlinuz", "x86_64"},
-		{"kernels/6.12/vmlinuz", "x86_64"},
-		{"arm64/kernels/6.1/vmlinuz", "aarch64"},
-	}
-	found := 0
-	for _, im := range images {
-		p := filepath.Join(cache, im.path)
-		if !isFile(p) {
-			continue
-		}
-		found++
-		if got, err := kernelArch(p); got != im.want || err != nil {
-			t.Errorf("kernelArch(%s) = %q, %v; want %q", p, got, err, im.want)
-		}
-	}
-	if found == 0 {
-		t.Skipf("no kernel in the cache %s (run tools/fetch-deps)", cache)
+	for _, name := range testenv.KernelNames() {
+		t.Run(name, func(t *testing.T) {
+			k := testenv.NeedKernel(t, name)
+			if got, err := kernelArch(k.Vmlinuz); got != k.Arch || err != nil {
+				t.Errorf("kernelArch(%s) = %q, %v; want %q", k.Vmlinuz, got, err, k.Arch)
+			}
+		})
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"virtinit/tools/internal/testenv"
 	"virtinit/tools/internal/vm"
 )
 
@@ -95,95 +97,52 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// The boot tests run chrootvm on a busybox root with the kernels of the
-// project's cache (tools/fetch-deps) and the /init binary built from the
-// repository. They are skipped, saying why, when a part is missing.
+// The boot tests run chrootvm on testenv's busybox root with the kernels
+// of the project's cache (tools/fetch-deps) and the /init binary built
+// from the repository. A missing part skips them, saying why, or fails
+// them under VIRTINIT_REQUIRE_VM=1.
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 var (
-	bootOnce  sync.Once
-	bootDir   string // removed by TestMain
-	bootInit  string
-	bootRoot  string
-	bootCache string
-	bootSkip  string
+	bootOnce sync.Once
+	bootRoot string
+	bootErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bootDir != "" {
-		os.RemoveAll(bootDir)
-	}
-	os.Exit(code)
-}
-
-func needBoot(t *testing.T) (initBin, rootfs, cache string) {
+// needBoot returns the /init binary and a busybox root, or ends t.
+func needBoot(t *testing.T) (initBin, rootfs string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("boot tests are not short")
-	}
-	bootOnce.Do(func() { bootSkip = prepareBoot() })
-	if bootSkip != "" {
-		t.Skip(bootSkip)
-	}
-	return bootInit, bootRoot, bootCache
-}
-
-func prepareBoot() string {
-	bootCache = os.Getenv("VIRTINIT_CACHE")
-	if bootCache == "" {
-		bootCache = filepath.Join("..", "..", "..", ".cache")
-	}
-	for _, v := range []string{"6.1", "6.12"} {
-		if _, err := os.Stat(filepath.Join(bootCache, "kernels", v, "vmlinuz")); err != nil {
-			return "no " + v + " kernel in the cache (run tools/fetch-deps): " + err.Error()
-		}
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		return "no busybox (install busybox-static)"
-	}
+	testenv.NeedVM(t)
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		return "no qemu-system-x86_64"
+		testenv.Missing(t, "no qemu-system-x86_64 (run tools/fetch-deps)")
 	}
-	dir, err := os.MkdirTemp("", "chrootvm-test-")
+	busybox := testenv.NeedBusybox(t, "amd64")
+	initBin, err := testenv.FindInit("amd64")
 	if err != nil {
-		return err.Error()
+		t.Fatal(err)
 	}
-	bootDir = dir
-	bootInit = filepath.Join(dir, "initrd")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bootInit, ".")
-	build.Dir = filepath.Join("..", "..", "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "build the /init binary: " + err.Error() + "\n" + string(out)
-	}
-	bootRoot = filepath.Join(dir, "root")
-	for _, d := range []string{"bin", "dev", "proc", "sys", "run", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(bootRoot, d), 0o755); err != nil {
-			return err.Error()
+	bootOnce.Do(func() {
+		dir, err := testenv.TempDir()
+		if err != nil {
+			bootErr = err
+			return
 		}
+		bootRoot = filepath.Join(dir, "root")
+		bootErr = testenv.BusyboxRoot(bootRoot, busybox)
+	})
+	if bootErr != nil {
+		t.Fatalf("busybox root: %v", bootErr)
 	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		return err.Error()
-	}
-	if err := os.WriteFile(filepath.Join(bootRoot, "bin", "busybox"), data, 0o755); err != nil {
-		return err.Error()
-	}
-	for _, applet := range []string{"sh", "true", "echo", "sleep"} {
-		if err := os.Symlink("busybox", filepath.Join(bootRoot, "bin", applet)); err != nil {
-			return err.Error()
-		}
-	}
-	return ""
+	return initBin, bootRoot
 }
 
 // boot runs chrootvm with a kernel of the cache.
 func boot(t *testing.T, version string, args ...string) (code int, stdout string) {
 	t.Helper()
-	initBin, _, cache := needBoot(t)
-	k := filepath.Join(cache, "kernels", version)
-	argv := append([]string{"--init", initBin, "--kernel", k + "/vmlinuz", "--modules", k + "/modules"}, args...)
+	initBin, _ := needBoot(t)
+	k := testenv.NeedKernel(t, version)
+	argv := append([]string{"--init", initBin, "--kernel", k.Vmlinuz, "--modules", k.Modules}, args...)
 	var out, errs bytes.Buffer
 	code = run(argv, nil, &out, &errs)
 	t.Logf("chrootvm %s: status %d\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), code, out.String(), errs.String())
@@ -191,7 +150,7 @@ func boot(t *testing.T, version string, args ...string) (code int, stdout string
 }
 
 func TestBootStatusArgsMount(t *testing.T) {
-	_, rootfs, _ := needBoot(t)
+	_, rootfs := needBoot(t)
 	work := t.TempDir()
 	code, stdout := boot(t, "6.12", "--mount", "work", work, rootfs,
 		"sh", "-c", "for a; do echo $a; done > /run/mnt/work/args; echo to-stdout; exit 3", "sh", "a b", "", "c")
@@ -207,16 +166,37 @@ func TestBootStatusArgsMount(t *testing.T) {
 }
 
 func TestBootModules(t *testing.T) {
-	_, rootfs, _ := needBoot(t)
+	_, rootfs := needBoot(t)
 	// 6.1 has virtio_mmio, virtiofs and fuse as modules.
 	if code, stdout := boot(t, "6.1", rootfs, "echo", "hello"); code != 0 || strings.TrimSpace(stdout) != "hello" {
 		t.Errorf("status %d, stdout %q; want 0, hello", code, stdout)
 	}
 }
 
+// TestBootTimeout checks that --timeout stops a program that is running:
+// the program creates a file on a share once it runs and then sleeps far
+// longer than the timeout. The timeout must end the VM with status 124
+// after the file appeared. A boot slower than the timeout (a loaded
+// machine: the time counts from qemu's start) is tried again with twice
+// the timeout, up to 2 minutes.
 func TestBootTimeout(t *testing.T) {
-	_, rootfs, _ := needBoot(t)
-	if code, _ := boot(t, "6.12", "--timeout", "5s", rootfs, "sleep", "1000"); code != exitTimeout {
-		t.Errorf("status %d, want %d", code, exitTimeout)
+	_, rootfs := needBoot(t)
+	for timeout := 15 * time.Second; ; timeout *= 2 {
+		work := t.TempDir()
+		code, _ := boot(t, "6.12", "--timeout", timeout.String(), "--mount", "work", work, rootfs,
+			"sh", "-c", "echo > /run/mnt/work/running; sleep 1000; echo > /run/mnt/work/finished")
+		if code != exitTimeout {
+			t.Fatalf("--timeout %v: status %d, want %d", timeout, code, exitTimeout)
+		}
+		if _, err := os.Stat(filepath.Join(work, "finished")); err == nil {
+			t.Fatalf("--timeout %v: the program finished its sleep 1000", timeout)
+		}
+		if _, err := os.Stat(filepath.Join(work, "running")); err == nil {
+			return // the timeout stopped the running program
+		}
+		if timeout >= 2*time.Minute {
+			t.Fatalf("--timeout %v: the program never started", timeout)
+		}
+		t.Logf("--timeout %v expired before the program started: the boot was slower; again with twice the time", timeout)
 	}
 }

@@ -3,38 +3,19 @@ package initrd
 import (
 	"bytes"
 	"debug/elf"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"virtinit/tools/internal/testenv"
 )
 
-// cacheKernels returns the kernels directory tools/fetch-deps fills, or
-// skips the test when it is not there.
-func cacheKernels(t *testing.T) string {
+// realTree returns one cached kernel's module tree, or ends the test
+// with testenv.Missing.
+func realTree(t *testing.T, name string) string {
 	t.Helper()
-	cache := os.Getenv("VIRTINIT_CACHE")
-	if cache == "" {
-		cache = filepath.Join("..", "..", "..", ".cache")
-	}
-	dir := filepath.Join(cache, "kernels")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("no kernel cache at %s (run tools/fetch-deps): %v", dir, err)
-	}
-	return dir
-}
-
-// realTree returns one cached kernel's module tree; once the cache exists,
-// a missing kernel is a failure, not a skip.
-func realTree(t *testing.T, version string) string {
-	t.Helper()
-	dir := filepath.Join(cacheKernels(t), version, "modules")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("kernel cache incomplete (run tools/fetch-deps): %v", err)
-	}
-	return dir
+	return testenv.NeedKernel(t, name).Modules
 }
 
 // TestRealKernel61 builds against Debian's 6.1 tree, where virtio, fuse and

@@ -1,7 +1,8 @@
 package initrd
 
 import (
-	"encoding/binary"
+	"bytes"
+	"debug/elf"
 	"strings"
 	"testing"
 )
@@ -41,19 +42,38 @@ func TestStripSignature(t *testing.T) {
 	}
 }
 
-// TestSignatureLayout pins the trailer's size: struct module_signature (12
-// bytes) plus the 28-byte marker, with sig_len in the struct's last four
-// bytes, big-endian.
-func TestSignatureLayout(t *testing.T) {
-	signed := sign([]byte("MOD"), "", "", "SIG")
-	if len(signed) != 3+3+12+28 {
-		t.Fatalf("signed length %d, want %d", len(signed), 3+3+12+28)
-	}
-	info := signed[len(signed)-28-12 : len(signed)-28]
-	if n := binary.BigEndian.Uint32(info[8:]); n != 3 {
-		t.Errorf("sig_len = %d, want 3", n)
-	}
-	if len(moduleSigString) != 28 {
-		t.Errorf("len(moduleSigString) = %d, want 28", len(moduleSigString))
+// TestStripSignatureReal strips the signatures of Debian's signed 6.1
+// modules (amd64 and arm64) and checks the result against the ELF file
+// itself: a module as the linker writes it ends with its section header
+// table, so what stripSignature keeps must end exactly there.
+func TestStripSignatureReal(t *testing.T) {
+	for _, name := range []string{"6.1", "arm64-6.1"} {
+		dir := realTree(t, name)
+		tr, err := openTree(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mod := range []string{"fuse", "virtiofs"} {
+			data, err := tr.read(mod)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			got, stripped, err := stripSignature(data)
+			if err != nil || !stripped {
+				t.Errorf("%s %s: stripSignature = %v, %v; want a signature removed", name, mod, stripped, err)
+				continue
+			}
+			f, err := elf.NewFile(bytes.NewReader(got))
+			if err != nil {
+				t.Errorf("%s %s: stripped module is no ELF file: %v", name, mod, err)
+				continue
+			}
+			// e_shoff, e_shentsize and e_shnum of the ELF64 header.
+			shoff := f.ByteOrder.Uint64(got[0x28:])
+			shentsize, shnum := f.ByteOrder.Uint16(got[0x3a:]), f.ByteOrder.Uint16(got[0x3c:])
+			if end := shoff + uint64(shentsize)*uint64(shnum); uint64(len(got)) != end {
+				t.Errorf("%s %s: stripped to %d bytes, but the ELF file ends at %d (signed: %d bytes)", name, mod, len(got), end, len(data))
+			}
+		}
 	}
 }

@@ -15,12 +15,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"virtinit/tools/internal/testenv"
 )
 
 // The boot tests run real VMs: qemu, virtiofsd and the 6.12 kernel of
 // the project's cache (tools/fetch-deps), which has virtio-pci and
 // virtiofs built in, so a single static program can be the whole initrd.
-// They are skipped, saying why, when a part is missing.
+// A missing part skips them, saying why, or fails them under
+// VIRTINIT_REQUIRE_VM=1 (testenv.Missing).
 
 // bootParts are the real parts a boot test needs.
 type bootParts struct {
@@ -30,67 +33,52 @@ type bootParts struct {
 
 var (
 	partsOnce sync.Once
-	partsDir  string // removed by TestMain
 	parts     bootParts
-	partsSkip string
+	partsErr  error
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv(fakeQemuEnv) != "" {
 		fakeQemu()
 	}
-	code := m.Run()
-	if partsDir != "" {
-		os.RemoveAll(partsDir)
-	}
-	os.Exit(code)
+	testenv.Main(m)
 }
 
-// needBoot returns the parts of a boot test, or skips the test.
+// needBoot returns the parts of a boot test, or ends the test.
 func needBoot(t *testing.T) bootParts {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("boot tests are not short")
+	testenv.NeedVM(t)
+	k := testenv.NeedKernel(t, "6.12")
+	if _, err := FindQemu("x86_64"); err != nil {
+		testenv.Missing(t, "%v (run tools/fetch-deps)", err)
 	}
-	partsOnce.Do(func() { parts, partsSkip = findBootParts() })
-	if partsSkip != "" {
-		t.Skip(partsSkip)
+	if v, err := FindVirtiofsd(""); err != nil {
+		testenv.Missing(t, "%v (run tools/fetch-deps)", err)
+	} else if !v.Rust && os.Geteuid() != 0 {
+		testenv.Missing(t, "the C virtiofsd needs root")
+	}
+	partsOnce.Do(func() { parts, partsErr = buildBootParts(k.Vmlinuz) })
+	if partsErr != nil {
+		t.Fatal(partsErr)
 	}
 	return parts
 }
 
-func findBootParts() (bootParts, string) {
-	cache := os.Getenv("VIRTINIT_CACHE")
-	if cache == "" {
-		cache = filepath.Join("..", "..", "..", ".cache")
-	}
-	kernel := filepath.Join(cache, "kernels", "6.12", "vmlinuz")
-	if _, err := os.Stat(kernel); err != nil {
-		return bootParts{}, "no 6.12 kernel in the cache (run tools/fetch-deps): " + err.Error()
-	}
-	if _, err := FindQemu("x86_64"); err != nil {
-		return bootParts{}, err.Error()
-	}
-	if v, err := FindVirtiofsd(""); err != nil {
-		return bootParts{}, err.Error()
-	} else if !v.Rust && os.Geteuid() != 0 {
-		return bootParts{}, "the C virtiofsd needs root"
-	}
-	dir, err := os.MkdirTemp("", "vm-boot-test-")
+// buildBootParts builds the guest program into an initrd of its own.
+func buildBootParts(kernel string) (bootParts, error) {
+	dir, err := testenv.TempDir()
 	if err != nil {
-		return bootParts{}, err.Error()
+		return bootParts{}, err
 	}
-	// The parts are shared by every boot test.
-	partsDir = dir
 	guest := filepath.Join(dir, "guest")
 	build := exec.Command("go", "build", "-o", guest, "./testdata/guest")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return bootParts{}, fmt.Sprintf("build the guest program: %v\n%s", err, out)
+		return bootParts{}, fmt.Errorf("build the guest program: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(guest)
 	if err != nil {
-		return bootParts{}, err.Error()
+		return bootParts{}, err
 	}
 	var cpio bytes.Buffer
 	writeNewc(&cpio, []newcEntry{
@@ -100,9 +88,9 @@ func findBootParts() (bootParts, string) {
 	})
 	initrd := filepath.Join(dir, "initrd")
 	if err := os.WriteFile(initrd, cpio.Bytes(), 0o644); err != nil {
-		return bootParts{}, err.Error()
+		return bootParts{}, err
 	}
-	return bootParts{kernel: kernel, initrd: initrd}, ""
+	return bootParts{kernel: kernel, initrd: initrd}, nil
 }
 
 // newcEntry is one member of a newc cpio archive.
