@@ -18,7 +18,8 @@ It reads the kernel command line:
   debug, rd.debug                             print every step with its time
   rd.emergency=poweroff|reboot|halt           after a fatal error (default poweroff)
   rd.timeout=SECONDS                          wait for a tag (default 10)
-  rd.supervise[=console|ports|tty]            run the program as a child, then power off
+  rd.supervise[=console|ports|tty]            run the program as a child, then power off;
+                                              its stdio on the console or on virtio-serial ports
   MODULE.PARAM=VALUE                          passed to modules loaded from the initrd
   -- ARGS                                     arguments of the program
 `
@@ -71,6 +72,11 @@ func main() {
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.words)
+	// The ports after the modules (virtio_console may be one) and before
+	// the rest: from here on a fatal error is reported on the status port.
+	if err := openPorts(c); err != nil {
+		fatal(c, err)
+	}
 	// The initramfs holds /init.argv until the switch root deletes it.
 	if err := readArgv(c); err != nil {
 		fatal(c, err)
@@ -80,6 +86,9 @@ func main() {
 	}
 	if err := switchRoot(); err != nil {
 		fatal(c, err)
+	}
+	if c.supervise != "" {
+		supervise(c) // never returns
 	}
 	fatal(c, execInit(c))
 }
@@ -92,6 +101,7 @@ func fatal(c *config, err error) {
 	if kmsgFD > 0 {
 		write(kmsgFD, "<2>"+line) // KERN_CRIT
 	}
+	writeStatus(c, "fatal "+err.Error())
 	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
 	switch c.emergency {
 	case "reboot":
@@ -100,6 +110,12 @@ func fatal(c *config, err error) {
 		cmd, what = unix.LINUX_REBOOT_CMD_HALT, "halting"
 	}
 	write(1, "initrd: "+what+" (rd.emergency="+c.emergency+")\n")
+	shutdown(cmd)
+}
+
+// shutdown powers off, reboots or halts (cmd) the machine. It never
+// returns.
+func shutdown(cmd int) {
 	// Let the serial line drain, then flush the page cache of any
 	// writable share.
 	sys(unix.SYS_IOCTL, 1, unix.TCSBRK, 1, 0, 0) // TCSBRK with 1 is tcdrain(3)

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(nsChildEnv); dir != "" {
 		os.Exit(nsChild(dir))
 	}
+	if scenario := os.Getenv(superviseEnv); scenario != "" {
+		superviseChild(scenario) // never returns
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The ports of a supervised run are virtio-serial ports that chrootvm
+// names (drivers/char/virtio_console.c): each is /dev/vportNpM, and its
+// name, which the host gives, is in /sys/class/virtio-ports/vportNpM/name.
+// The driver adds ports as the host announces them, after the device has
+// probed, so /init waits for them. A read of a port whose host side is
+// closed returns 0: the program's stdin sees end of file when chrootvm
+// has copied all of its own. A write blocks until the host has taken the
+// data, and while the host side is closed.
+var portsDir = "/sys/class/virtio-ports"
+
+// ttysDir lists the terminals; a virtconsole port cannot be opened as
+// /dev/vportNpM (port_fops_open: ENXIO), only as its hvc terminal.
+var ttysDir = "/sys/class/tty"
+
+// port is one port of a supervised mode: its name, how /init opens it,
+// and where the descriptor goes: -1 the status port, 0-2 the program's
+// fd, 3 all three and the controlling terminal.
+type port struct {
+	mode, name string
+	flags      int
+	slot       int
+}
+
+// ports are the ports of each mode. The status port comes first, so that
+// a later failure (another port missing) is reported on it.
+var ports = []port{
+	{"ports", "virtinit.status", unix.O_WRONLY, -1},
+	{"ports", "virtinit.stdin", unix.O_RDONLY, 0},
+	{"ports", "virtinit.stdout", unix.O_WRONLY, 1},
+	{"ports", "virtinit.stderr", unix.O_WRONLY, 2},
+	{"tty", "virtinit.status", unix.O_WRONLY, -1},
+	{"tty", "virtinit.tty", unix.O_RDWR | unix.O_NOCTTY, 3},
+}
+
+var (
+	statusFD  int   // the status port once open; 0 (the console) before
+	progStdio stdio // the program's ports
+)
+
+// openPorts waits for the ports of c's mode, up to rd.timeout, and opens
+// them. The status port's node is removed once open, so that the program
+// does not find it; /init keeps its descriptor.
+func openPorts(c *config) error {
+	deadline := now() + int64(c.timeout)*1e6
+	for _, p := range ports {
+		if p.mode != c.supervise {
+			continue
+		}
+		t := now()
+		dev, err := waitPort(p.name, deadline)
+		if err != nil {
+			return err
+		}
+		if p.slot == 3 {
+			if dev, err = portTTY(p.name); err != nil {
+				return err
+			}
+		}
+		fd, errno := open(dev, p.flags|unix.O_CLOEXEC)
+		if errno != 0 {
+			return fail("open port "+p.name, dev, errno)
+		}
+		debugf(t, "port", p.name, dev)
+		switch p.slot {
+		case -1:
+			statusFD = fd
+			if _, errno := sys(unix.SYS_UNLINKAT, atFDCWD, cstr(dev), 0, 0, 0); errno != 0 {
+				warnErr("remove", dev, errno)
+			}
+		case 3:
+			progStdio = stdio{fds: [3]int{fd, fd, fd}, ctty: true}
+		default:
+			progStdio.fds[p.slot] = fd
+		}
+	}
+	return nil
+}
+
+// waitPort returns the /dev node of the port called name.
+func waitPort(name string, deadline int64) (string, error) {
+	pause := int64(1000) // microseconds
+	for {
+		devs, _ := readDirNames(portsDir)
+		known := ""
+		for _, d := range devs {
+			n, _ := readFile(portsDir + "/" + d + "/name")
+			n = trimNewline(n)
+			if n == name {
+				return "/dev/" + d, nil
+			}
+			known += ` "` + n + `"`
+		}
+		if now() >= deadline {
+			if known == "" {
+				known = " no named ports (is virtio_console built in or in the initrd, and a virtio-serial device there?)"
+			}
+			return "", errorString(`virtio-serial port "` + name + `" not found: the kernel has` + known)
+		}
+		sleep(pause)
+		if pause < 100000 {
+			pause *= 2
+		}
+	}
+}
+
+// portTTY returns the terminal of the virtconsole port name. No link in
+// sysfs leads from a port to its hvc terminal (hvc registers the tty
+// without a parent device); hvc numbers its terminals from 0 in the order
+// they are made, so with one virtconsole port it is hvc0, and more than
+// one hvc terminal cannot be told apart.
+func portTTY(name string) (string, error) {
+	ttys, errno := readDirNames(ttysDir)
+	if errno != 0 {
+		return "", fail("read", ttysDir, errno)
+	}
+	hvc := ""
+	for _, t := range ttys {
+		if len(t) > 3 && t[:3] == "hvc" {
+			if hvc != "" {
+				return "", errorString("port " + name + ": terminals " + hvc + " and " + t + ": cannot tell which is the port's (give the VM one virtconsole)")
+			}
+			hvc = t
+		}
+	}
+	if hvc == "" {
+		return "", errorString("port " + name + " has no hvc terminal: it must be a virtconsole port")
+	}
+	return "/dev/" + hvc, nil
+}
+
+// pollFD is ppoll(2)'s one descriptor.
+var pollFD unix.PollFd
+
+// writeStatus writes the status record rec as one line on the status
+// port, if it is open, and closes it. A write blocks while the host side
+// is closed (virtio_console.c: will_write_block), so /init first waits,
+// up to rd.timeout, until the port takes data; a host that has gone gets
+// no record.
+func writeStatus(c *config, rec string) {
+	if statusFD <= 0 {
+		return
+	}
+	b := cBytes(rec) // the record is one line: its newlines become spaces, the NUL a newline
+	for i := range b {
+		if b[i] == '\n' {
+			b[i] = ' '
+		}
+	}
+	b[len(b)-1] = '\n'
+	pollFD = unix.PollFd{Fd: int32(statusFD), Events: unix.POLLOUT}
+	timespec = unix.Timespec{Sec: int64(c.timeout)}
+	n, _, err := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pollFD)), 1, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
+	if err == 0 && n == 1 && pollFD.Revents&unix.POLLOUT != 0 {
+		write(statusFD, string(b))
+	} else {
+		warn("no status record: the host does not read " + ports[0].name)
+	}
+	closeFD(statusFD)
+	statusFD = 0
+}
+
+// closePorts closes the program's ports that /init holds.
+func closePorts() {
+	for _, fd := range progStdio.fds {
+		if fd > 2 {
+			closeFD(fd)
+		}
+	}
+}
