@@ -83,11 +83,6 @@ func TestBreakdown(t *testing.T) {
 	if !near(p.Unpack, 8) {
 		t.Errorf("breakdown unpack = %v, want 8", p.Unpack)
 	}
-	// Everything from /init's exec to the program is either the kernel's
-	// calls or our own work.
-	if !near(p.Kernel+p.Own, 1757.664-1731.0) {
-		t.Errorf("kernel %v + own %v = %v, want exec to program %v", p.Kernel, p.Own, p.Kernel+p.Own, 1757.664-1731.0)
-	}
 }
 
 func TestSummarize(t *testing.T) {

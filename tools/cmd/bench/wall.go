@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"virtinit/tools/internal/testenv"
 )
 
 // wallReport is the host wall time of `chrootvm ROOTFS /bin/true`, for
@@ -21,28 +21,6 @@ type wallReport struct {
 	Errors  []string `json:"errors,omitempty"`
 }
 
-// staticBusybox finds a statically linked busybox, which runs in a root
-// that holds nothing else.
-func staticBusybox() (string, error) {
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		f, err := elf.Open(p)
-		if err != nil {
-			continue
-		}
-		static := true
-		for _, prog := range f.Progs {
-			if prog.Type == elf.PT_INTERP {
-				static = false
-			}
-		}
-		f.Close()
-		if static {
-			return p, nil
-		}
-	}
-	return "", errors.New("no static busybox (tools/fetch-deps installs busybox-static)")
-}
-
 // measureWall boots `chrootvm --kernel K --modules M --init I ROOTFS
 // /bin/true` n times, one at a time so that the boots do not slow each
 // other down.
@@ -52,23 +30,13 @@ func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init strin
 		r.Skipped = fmt.Sprintf("%s not built (make tools)", chrootvm)
 		return r
 	}
-	bb, err := staticBusybox()
+	bb, err := testenv.FindBusybox("amd64")
 	if err != nil {
 		r.Skipped = err.Error()
 		return r
 	}
 	root := filepath.Join(dir, "wall-root")
-	for _, d := range []string{"bin", "run", "dev", "proc", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			r.Skipped = err.Error()
-			return r
-		}
-	}
-	if err := copyFile(bb, filepath.Join(root, "bin/busybox")); err != nil {
-		r.Skipped = err.Error()
-		return r
-	}
-	if err := os.Symlink("busybox", filepath.Join(root, "bin/true")); err != nil {
+	if err := testenv.BusyboxRoot(root, bb, "true"); err != nil {
 		r.Skipped = err.Error()
 		return r
 	}
