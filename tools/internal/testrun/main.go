@@ -1,0 +1,240 @@
+// Command testrun runs `go test -json` and shows its progress as the
+// tests end: one line per package, per failed or skipped test, and per
+// test that took a second or more (every VM scenario), the whole output
+// of every failed test, and at the end a summary that names every skipped
+// test with its reason and every failed test. `make check` runs it for
+// both modules:
+//
+//	testrun [-summary FILE] DIR [go test flags and packages]
+//
+// With -summary, the summary is appended to FILE too (.ci/run prints it
+// at the end of its log). The exit status is 1 when go test failed or a
+// test failed, 0 otherwise.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// event is one line of `go test -json` (go doc test2json).
+type event struct {
+	Action     string
+	Package    string
+	ImportPath string // build-output and build-fail
+	Test       string
+	Elapsed    float64
+	Output     string
+	// FailedBuild names the package whose build failed the test binary.
+	FailedBuild string
+}
+
+// slow is the time from which a passing test gets its own progress line.
+const slow = 1.0
+
+// result is one test that ended other than passing.
+type result struct {
+	pkg, test string
+	reason    string // a skip's reason
+}
+
+// report follows the events of one or more runs.
+type report struct {
+	out      io.Writer
+	output   map[string][]string // by package and test: the lines so far
+	skipped  []result
+	failed   []result
+	pkgFails []string
+	pkgs     int
+}
+
+func newReport(out io.Writer) *report {
+	return &report{out: out, output: map[string][]string{}}
+}
+
+func key(pkg, test string) string { return pkg + "\x00" + test }
+
+// add takes one event.
+func (r *report) add(e event) {
+	k := key(e.Package, e.Test)
+	switch e.Action {
+	case "output":
+		r.output[k] = append(r.output[k], e.Output)
+	case "build-output":
+		fmt.Fprint(r.out, e.Output)
+	case "build-fail":
+		// The package's own fail event follows, with FailedBuild.
+	case "pass":
+		if e.Test == "" {
+			r.pkgs++
+			fmt.Fprintf(r.out, "ok   %s %.1fs\n", e.Package, e.Elapsed)
+		} else if e.Elapsed >= slow {
+			fmt.Fprintf(r.out, "     PASS %s %s (%.1fs)\n", path.Base(e.Package), e.Test, e.Elapsed)
+		}
+		delete(r.output, k)
+	case "skip":
+		if e.Test == "" {
+			r.pkgs++
+			fmt.Fprintf(r.out, "?    %s [no tests]\n", e.Package)
+			break
+		}
+		reason := skipReason(r.output[k])
+		r.skipped = append(r.skipped, result{pkg: e.Package, test: e.Test, reason: reason})
+		fmt.Fprintf(r.out, "     SKIP %s %s: %s\n", path.Base(e.Package), e.Test, firstLine(reason))
+		delete(r.output, k)
+	case "fail":
+		lines := r.output[k]
+		delete(r.output, k)
+		if e.Test == "" {
+			r.pkgs++
+			name := e.Package
+			if e.FailedBuild != "" {
+				name += " (build failed: " + e.FailedBuild + ")"
+			}
+			r.pkgFails = append(r.pkgFails, name)
+			// What the package printed outside its tests: a panic,
+			// TestMain's own errors, the final FAIL.
+			fmt.Fprintf(r.out, "FAIL %s %.1fs\n", e.Package, e.Elapsed)
+			for _, l := range lines {
+				if !strings.HasPrefix(l, "FAIL") && l != "PASS\n" {
+					fmt.Fprint(r.out, "     "+l)
+				}
+			}
+			break
+		}
+		r.failed = append(r.failed, result{pkg: e.Package, test: e.Test})
+		fmt.Fprintf(r.out, "     FAIL %s %s (%.1fs)\n", path.Base(e.Package), e.Test, e.Elapsed)
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "=== ") {
+				fmt.Fprint(r.out, "     | "+l)
+			}
+		}
+	}
+}
+
+// skipReason is what a skipped test printed, without go test's own
+// framing lines.
+func skipReason(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(t)
+	}
+	if b.Len() == 0 {
+		return "(no reason given)"
+	}
+	return b.String()
+}
+
+func firstLine(s string) string {
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// summary writes what ended other than passing.
+func (r *report) summary(w io.Writer) {
+	fmt.Fprintf(w, "%d packages, %d failed, %d tests failed, %d skipped\n",
+		r.pkgs, len(r.pkgFails), len(r.failed), len(r.skipped))
+	for _, p := range r.pkgFails {
+		fmt.Fprintf(w, "FAIL %s\n", p)
+	}
+	sort.SliceStable(r.failed, func(i, j int) bool { return r.failed[i].pkg < r.failed[j].pkg })
+	for _, f := range r.failed {
+		fmt.Fprintf(w, "FAIL %s %s\n", f.pkg, f.test)
+	}
+	for _, s := range r.skipped {
+		fmt.Fprintf(w, "SKIP %s %s: %s\n", s.pkg, s.test, s.reason)
+	}
+}
+
+// read takes the events of a stream; a line that is not an event is
+// shown as it is.
+func (r *report) read(in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var e event
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
+			fmt.Fprintf(r.out, "%s\n", line)
+			continue
+		}
+		r.add(e)
+	}
+	return sc.Err()
+}
+
+func main() {
+	summaryFile := flag.String("summary", "", "append the summary to `FILE`")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: testrun [-summary FILE] DIR [go test flags and packages]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	dir := flag.Arg(0)
+	cmd := exec.Command("go", append([]string{"test", "-json"}, flag.Args()[1:]...)...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testrun:", err)
+		os.Exit(1)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "testrun:", err)
+		os.Exit(1)
+	}
+	r := newReport(os.Stdout)
+	readErr := r.read(stdout)
+	waitErr := cmd.Wait()
+
+	var sum strings.Builder
+	fmt.Fprintf(&sum, "== go test %s (in %s, %s) ==\n", strings.Join(flag.Args()[1:], " "), dir, time.Since(start).Round(time.Second))
+	r.summary(&sum)
+	if waitErr != nil && len(r.pkgFails) == 0 && len(r.failed) == 0 {
+		fmt.Fprintf(&sum, "FAIL go test: %v\n", waitErr)
+	}
+	fmt.Print(sum.String())
+	if *summaryFile != "" {
+		f, err := os.OpenFile(*summaryFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			_, err = io.WriteString(f, sum.String())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testrun:", err)
+			os.Exit(1)
+		}
+	}
+	if readErr != nil {
+		fmt.Fprintln(os.Stderr, "testrun: reading go test's output:", readErr)
+		os.Exit(1)
+	}
+	if waitErr != nil || len(r.failed) > 0 || len(r.pkgFails) > 0 {
+		os.Exit(1)
+	}
+}

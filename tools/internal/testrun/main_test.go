@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// events is what `go test -json` printed for a package with a skipped
+// subtest, a failed test, a slow test and a quick one.
+const events = `{"Action":"start","Package":"x/p"}
+{"Action":"run","Package":"x/p","Test":"TestA"}
+{"Action":"output","Package":"x/p","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"run","Package":"x/p","Test":"TestA/sub"}
+{"Action":"output","Package":"x/p","Test":"TestA/sub","Output":"=== RUN   TestA/sub\n"}
+{"Action":"output","Package":"x/p","Test":"TestA/sub","Output":"    x_test.go:3: no kernel here\n"}
+{"Action":"output","Package":"x/p","Test":"TestA/sub","Output":"        second line\n"}
+{"Action":"output","Package":"x/p","Test":"TestA/sub","Output":"--- SKIP: TestA/sub (0.00s)\n"}
+{"Action":"skip","Package":"x/p","Test":"TestA/sub","Elapsed":0}
+{"Action":"output","Package":"x/p","Test":"TestA","Output":"--- PASS: TestA (0.00s)\n"}
+{"Action":"pass","Package":"x/p","Test":"TestA","Elapsed":0}
+{"Action":"run","Package":"x/p","Test":"TestB"}
+{"Action":"output","Package":"x/p","Test":"TestB","Output":"=== RUN   TestB\n"}
+{"Action":"output","Package":"x/p","Test":"TestB","Output":"    x_test.go:4: bad thing\n"}
+{"Action":"output","Package":"x/p","Test":"TestB","Output":"--- FAIL: TestB (0.00s)\n"}
+{"Action":"fail","Package":"x/p","Test":"TestB","Elapsed":0}
+{"Action":"run","Package":"x/p","Test":"TestSlow"}
+{"Action":"output","Package":"x/p","Test":"TestSlow","Output":"=== RUN   TestSlow\n"}
+{"Action":"pass","Package":"x/p","Test":"TestSlow","Elapsed":12.5}
+{"Action":"output","Package":"x/p","Output":"FAIL\n"}
+{"Action":"output","Package":"x/p","Output":"FAIL\tx/p\t1.124s\n"}
+{"Action":"fail","Package":"x/p","Elapsed":13}
+not an event
+{"Action":"build-output","ImportPath":"x/q","Output":"q.go:1: syntax error\n"}
+{"Action":"build-fail","ImportPath":"x/q"}
+{"Action":"start","Package":"x/q"}
+{"Action":"output","Package":"x/q","Output":"FAIL\tx/q [build failed]\n"}
+{"Action":"fail","Package":"x/q","Elapsed":0,"FailedBuild":"x/q [x/q.test]"}
+`
+
+func TestReport(t *testing.T) {
+	var out, sum strings.Builder
+	r := newReport(&out)
+	if err := r.read(strings.NewReader(events)); err != nil {
+		t.Fatal(err)
+	}
+	r.summary(&sum)
+	for _, want := range []string{
+		"SKIP p TestA/sub: x_test.go:3: no kernel here second line\n",
+		"FAIL p TestB (0.0s)\n",
+		"| " + "    x_test.go:4: bad thing\n",
+		"PASS p TestSlow (12.5s)\n",
+		"FAIL x/p 13.0s\n",
+		"not an event\n",
+		"q.go:1: syntax error\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "TestA ") {
+		t.Errorf("progress shows the quick passing TestA:\n%s", out.String())
+	}
+	wantSum := `2 packages, 2 failed, 1 tests failed, 1 skipped
+FAIL x/p
+FAIL x/q (build failed: x/q [x/q.test])
+FAIL x/p TestB
+SKIP x/p TestA/sub: x_test.go:3: no kernel here second line
+`
+	if sum.String() != wantSum {
+		t.Errorf("summary:\n%s\nwant:\n%s", sum.String(), wantSum)
+	}
+}
