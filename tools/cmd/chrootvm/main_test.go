@@ -181,7 +181,7 @@ func TestBootModules(t *testing.T) {
 // the timeout, up to 2 minutes.
 func TestBootTimeout(t *testing.T) {
 	_, rootfs := needBoot(t)
-	for timeout := 15 * time.Second; ; timeout *= 2 {
+	for timeout := 30 * time.Second; ; timeout *= 2 {
 		work := t.TempDir()
 		code, _ := boot(t, "6.12", "--timeout", timeout.String(), "--mount", "work", work, rootfs,
 			"sh", "-c", "echo > /run/mnt/work/running; sleep 1000; echo > /run/mnt/work/finished")
