@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,8 +15,10 @@ import (
 )
 
 // The deletion walk needs to be PID 1 on a tmpfs: the test re-executes
-// itself inside new user, mount and PID namespaces, where it is PID 1 and
-// may mount a tmpfs of its own. Nothing is mounted in the host's namespace.
+// itself inside new mount and PID namespaces, where it is PID 1 and may
+// mount a tmpfs of its own; as an ordinary user, in a new user namespace
+// too, which gives it the privilege. Nothing is mounted in the host's
+// namespace.
 const nsChildEnv = "VIRTINIT_TEST_NS_CHILD"
 
 func TestMain(m *testing.M) {
@@ -32,14 +35,19 @@ func TestRemoveInitramfs(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = append(os.Environ(), nsChildEnv+"="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID}
+	what := "mount and PID namespaces"
+	if os.Getuid() != 0 {
+		// Root may mount already; anyone else gets the privilege
+		// inside a user namespace of its own.
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		what = "user, mount and PID namespaces"
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil && isNamespaceDenied(err) {
-		t.Skipf("cannot create user, mount and PID namespaces here (%v): the deletion walk is not tested", err)
+		t.Skipf("cannot create %s here (%v): the deletion walk is not tested", what, err)
 	}
 	if err != nil {
 		t.Fatalf("namespace child: %v\n%s", err, out)
@@ -91,8 +99,8 @@ func nsChild(dir string) int {
 		return fail("make / private: %v", err)
 	}
 	root := filepath.Join(dir, "root")
-	for _, d := range []string{root, root + "/mnt", root + "/proc"} {
-		os.MkdirAll(d, 0o755)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fail("setup: %v", err)
 	}
 	if err := unix.Mount("tmpfs", root, "tmpfs", 0, ""); err != nil {
 		return fail("mount tmpfs: %v", err)
@@ -100,22 +108,23 @@ func nsChild(dir string) int {
 	// The tree to delete: files, nested directories, a symlink to a
 	// directory outside, a fifo, a read-only file, and two mount points.
 	outside := filepath.Join(dir, "outside")
-	os.MkdirAll(outside, 0o755)
-	os.WriteFile(filepath.Join(outside, "precious"), []byte("x"), 0o644)
+	var setup []error
+	try := func(err error) { setup = append(setup, err) }
+	try(os.MkdirAll(outside, 0o755))
+	try(os.WriteFile(filepath.Join(outside, "precious"), []byte("x"), 0o644))
 	for _, d := range []string{"a/b/c/d", "empty", "mnt", "proc", "usr/lib/modules"} {
-		os.MkdirAll(filepath.Join(root, d), 0o755)
+		try(os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
-	os.WriteFile(filepath.Join(root, "init"), make([]byte, 1<<20), 0o755)
-	os.WriteFile(filepath.Join(root, "a/b/c/d/file"), []byte("x"), 0o444)
-	os.WriteFile(filepath.Join(root, "usr/lib/modules/001-fuse.ko"), []byte("x"), 0o644)
-	os.Symlink(outside, filepath.Join(root, "link"))
-	unix.Mkfifo(filepath.Join(root, "a/fifo"), 0o600)
-	if err := unix.Mount("tmpfs", filepath.Join(root, "mnt"), "tmpfs", 0, ""); err != nil {
-		return fail("mount tmpfs on mnt: %v", err)
-	}
-	os.WriteFile(filepath.Join(root, "mnt/keep"), []byte("x"), 0o644)
-	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", 0, ""); err != nil {
-		return fail("mount proc: %v", err)
+	try(os.WriteFile(filepath.Join(root, "init"), make([]byte, 1<<20), 0o755))
+	try(os.WriteFile(filepath.Join(root, "a/b/c/d/file"), []byte("x"), 0o444))
+	try(os.WriteFile(filepath.Join(root, "usr/lib/modules/001-fuse.ko"), []byte("x"), 0o644))
+	try(os.Symlink(outside, filepath.Join(root, "link")))
+	try(unix.Mkfifo(filepath.Join(root, "a/fifo"), 0o600))
+	try(unix.Mount("tmpfs", filepath.Join(root, "mnt"), "tmpfs", 0, ""))
+	try(os.WriteFile(filepath.Join(root, "mnt/keep"), []byte("x"), 0o644))
+	try(unix.Mount("proc", filepath.Join(root, "proc"), "proc", 0, ""))
+	if err := errors.Join(setup...); err != nil {
+		return fail("setup: %v", err)
 	}
 
 	if msg := testMountAll(dir); msg != "" {
