@@ -87,29 +87,6 @@ func unquote(w string) string {
 	return w
 }
 
-// cut splits a word at its first '='.
-func cut(w string) (key, val string, hasVal bool) {
-	if i := indexByte(w, '='); i >= 0 {
-		return w[:i], w[i+1:], true
-	}
-	return w, "", false
-}
-
-//go:noinline (called from many places; one copy is smaller)
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func isSpace(c byte) bool {
-	// The kernel's isspace: space, \t \n \v \f \r.
-	return c == ' ' || (c >= '\t' && c <= '\r')
-}
-
 // parseCmdline fills c, which holds the defaults, from the command line.
 // Errors name the word at fault; the caller treats them as fatal.
 func parseCmdline(s string, c *config) error {

@@ -1,6 +1,11 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // devNode is a device node /init makes sure exists. devtmpfs creates nodes
 // only for drivers that are loaded; these are the ones a build inside the
@@ -35,19 +40,23 @@ var devLinks = []devLink{
 // program that needs one will say so.
 func makeDevNodes() {
 	for _, n := range devNodes {
-		_, err := sys(unix.SYS_MKNODAT, atFDCWD, cstr(n.path), uintptr(n.mode), uintptr(unix.Mkdev(n.major, n.minor)), 0)
+		_, err := sysStr(unix.SYS_MKNODAT, atFDCWD, n.path, uintptr(n.mode), uintptr(unix.Mkdev(n.major, n.minor)))
 		if err == 0 || err == unix.EEXIST { // EEXIST: devtmpfs made it
 			// The table's mode is set either way: mknod applies the
 			// umask, and devtmpfs gives 0600 to a driver that names no
 			// mode (/dev/fuse where fuse is built in).
-			_, err = sys(unix.SYS_FCHMODAT, atFDCWD, cstr(n.path), uintptr(n.mode&0o7777), 0, 0)
+			_, err = sysStr(unix.SYS_FCHMODAT, atFDCWD, n.path, uintptr(n.mode&0o7777), 0)
 		}
 		if err != 0 {
 			warnErr("mknod", n.path, err)
 		}
 	}
 	for _, l := range devLinks {
-		if _, err := sys(unix.SYS_SYMLINKAT, cstr(l.target), atFDCWD, cstr(l.path), 0, 0); err != 0 && err != unix.EEXIST {
+		t, p := cstr(l.target), cstr(l.path)
+		_, _, err := unix.Syscall6(unix.SYS_SYMLINKAT, uintptr(unsafe.Pointer(t)), atFDCWD, uintptr(unsafe.Pointer(p)), 0, 0, 0)
+		runtime.KeepAlive(t)
+		runtime.KeepAlive(p)
+		if err != 0 && err != unix.EEXIST {
 			warnErr("symlink", l.path, err)
 		}
 	}

@@ -33,6 +33,8 @@ func main() {
 	}
 	start := now()
 	c := defaultConfig()
+	// Kept until the command line says whether debug is on.
+	debugf(-1, "start", "initrd "+version, "started at "+msec(start)+" ms")
 	defer func() {
 		// A bug must not kill PID 1: the kernel would panic, and a VM
 		// without panic= would hang.
@@ -59,7 +61,7 @@ func main() {
 	if err := parseCmdline(trimNewline(cmdline), c); err != nil {
 		fatal(c, errorString("kernel command line: "+err.Error()))
 	}
-	debugOn = c.debug
+	setDebug(c.debug)
 	// The kernel's environment for /init, read now, as /proc may not
 	// reach the new root; and from /proc rather than through package
 	// syscall, whose copy brings locks and more code.
@@ -68,7 +70,6 @@ func main() {
 		warnErr("read", "/proc/self/environ", err)
 	}
 	c.env = split(env, 0)
-	debugf(-1, "start", "initrd "+version, "started at "+msec(start)+" ms")
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.words)
@@ -142,7 +143,7 @@ func execInit(c *config) error {
 		}
 	}
 	debugf(-1, "exec", path, "")
-	return fail("exec", path, execve(path, baseName(c.init), c.args, env))
+	return fail("exec", path, execve(path, append([]string{baseName(c.init)}, c.args...), env))
 }
 
 // programEnv adds a PATH to env when it has none, and returns the PATH.
@@ -164,23 +165,6 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	return "", errorString(`init program "` + name + `" not found in the new root's PATH`)
-}
-
-// split cuts s at every sep and drops the empty pieces.
-//
-//go:noinline (inlined, its appends grow the caller by a copy helper)
-func split(s string, sep byte) []string {
-	out := make([]string, 0, 16)
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == sep {
-			if i > start {
-				out = append(out, s[start:i])
-			}
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // panicString describes what recover returned: the runtime's panics

@@ -4,7 +4,8 @@ import "golang.org/x/sys/unix"
 
 // opError is the one error type of /init: an operation, the object it
 // worked on, the errno and, where the errno alone would puzzle, why it
-// happened. Unwrap gives the errno, so errors.Is(err, unix.EEXIST) works.
+// happened. Callers compare errnos before they make one, so it has no
+// Unwrap.
 type opError struct {
 	op    string // "mount virtiofs rootfs on", "load module"
 	path  string // the object: a path, a tag, a module name
@@ -26,8 +27,6 @@ func (e *opError) Error() string {
 	}
 	return s
 }
-
-func (e *opError) Unwrap() error { return e.errno }
 
 // fail makes an *opError. One function instead of an allocation at every
 // call site keeps the binary small.
@@ -51,8 +50,13 @@ func (e errorString) Error() string { return string(e) }
 // /dev/console) and, for warnings and fatal errors, also to /dev/kmsg so
 // the message lands in the kernel log that a later `dmesg` shows.
 var (
-	debugOn bool // set by the `debug` command-line word
-	kmsgFD  int  // /dev/kmsg once devtmpfs is mounted; 0 (the console) before
+	kmsgFD int // /dev/kmsg once devtmpfs is mounted; 0 (the console) before
+
+	// debugOn is set by the `debug` command-line word. Until the command
+	// line is read (debugKnown), debugf keeps its lines in debugEarly:
+	// the API mounts come before it.
+	debugOn, debugKnown bool
+	debugEarly          string
 )
 
 // warn prints a message that does not stop the boot.
@@ -81,7 +85,7 @@ func warnErr(op, path string, errno unix.Errno) {
 // or "-" when start is -1 and the step has no single call; STEP is one
 // word; WHAT and DETAIL say what it worked on.
 func debugf(start int64, step, what, detail string) {
-	if !debugOn {
+	if debugKnown && !debugOn {
 		return
 	}
 	end := now()
@@ -89,49 +93,19 @@ func debugf(start int64, step, what, detail string) {
 	if start >= 0 {
 		k = msec(end - start)
 	}
-	write(1, "initrd: debug "+msec(end)+" "+k+" "+step+" "+what+" "+detail+"\n")
+	line := "initrd: debug " + msec(end) + " " + k + " " + step + " " + what + " " + detail + "\n"
+	if !debugKnown {
+		debugEarly += line
+		return
+	}
+	write(1, line)
 }
 
-// msec formats microseconds as milliseconds with three decimals.
-func msec(us int64) string {
-	if us < 0 {
-		return "-" + msec(-us)
+// setDebug says whether debug is on, once the command line is read: the
+// lines kept until then are printed, or dropped.
+func setDebug(on bool) {
+	debugOn, debugKnown = on, true
+	if on {
+		write(1, debugEarly)
 	}
-	frac := itoa(1000 + us%1000) // leading 1 keeps the zeros
-	return itoa(us/1000) + "." + frac[1:]
-}
-
-// itoa formats an integer in decimal, without strconv (see the size
-// budget in the README).
-func itoa(v int64) string {
-	if v < 0 {
-		return "-" + itoa(-v)
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(b[i:])
-}
-
-// atoi parses a non-negative decimal integer; ok is false for anything else
-// (empty, signs, other characters, overflow).
-func atoi(s string) (v int, ok bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v, true
 }

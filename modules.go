@@ -1,10 +1,6 @@
 package main
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // modulesDir holds the modules the initrd brings, named NNN-name.ko so that
 // byte order is load order (mkvirtinitrd numbers them by dependency).
@@ -119,7 +115,7 @@ func loadModules(words []string) {
 		t := now()
 		fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
 		if err == 0 {
-			_, err = sys(unix.SYS_FINIT_MODULE, uintptr(fd), cstr(p), uintptr(flags), 0, 0)
+			_, err = sysStr(unix.SYS_FINIT_MODULE, uintptr(fd), p, uintptr(flags), 0)
 			closeFD(fd)
 		}
 		switch err {
@@ -150,55 +146,4 @@ func moduleErr(err unix.Errno, compressed bool) string {
 		why = "not a valid module for this kernel (corrupt, or built for another kernel)"
 	}
 	return why
-}
-
-// readDirNames returns the names in dir, without "." and "..".
-func readDirNames(dir string) ([]string, unix.Errno) {
-	fd, err := open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != 0 {
-		return nil, err
-	}
-	names, err := readDirFD(fd)
-	closeFD(fd)
-	return names, err
-}
-
-// readDirFD returns the names in the directory open at fd. It parses
-// struct linux_dirent64 itself (include/linux/dirent.h): d_ino u64, d_off
-// s64, d_reclen u16 (little-endian on amd64 and arm64), d_type u8, then
-// the NUL-terminated name.
-func readDirFD(fd int) ([]string, unix.Errno) {
-	var names []string
-	for {
-		r, err := sys(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
-		if err != 0 || r == 0 {
-			return names, err
-		}
-		// One string for the batch: the names are slices of it.
-		buf := string(ioBuf[:r])
-		for len(buf) > 19 {
-			reclen := int(buf[16]) | int(buf[17])<<8
-			if reclen <= 19 || reclen > len(buf) {
-				break
-			}
-			name := buf[19:reclen] // NUL-terminated, then padded
-			if i := indexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			if name != "." && name != ".." {
-				names = append(names, name)
-			}
-			buf = buf[reclen:]
-		}
-	}
-}
-
-// sortStrings sorts byte-wise. An insertion sort: a module directory holds
-// a handful of names, and package sort or slices would add kilobytes.
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

@@ -68,18 +68,9 @@ func mkdirAll(dir string) unix.Errno {
 		if i < len(dir) && dir[i] != '/' {
 			continue
 		}
-		if _, err := sys(unix.SYS_MKDIRAT, atFDCWD, cstr(dir[:i]), 0o755, 0, 0); err != 0 && err != unix.EEXIST {
+		if _, err := sysStr(unix.SYS_MKDIRAT, atFDCWD, dir[:i], 0o755, 0); err != 0 && err != unix.EEXIST {
 			return err
 		}
 	}
 	return 0
-}
-
-// baseName returns the last element of a slash-separated path.
-func baseName(p string) string {
-	i := len(p)
-	for i > 0 && p[i-1] != '/' {
-		i--
-	}
-	return p[i:]
 }

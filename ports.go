@@ -72,7 +72,7 @@ func openPorts(c *config) error {
 		switch p.slot {
 		case -1:
 			statusFD = fd
-			if _, errno := sys(unix.SYS_UNLINKAT, atFDCWD, cstr(dev), 0, 0, 0); errno != 0 {
+			if _, errno := sysStr(unix.SYS_UNLINKAT, atFDCWD, dev, 0, 0); errno != 0 {
 				warnErr("remove", dev, errno)
 			}
 		case 3:

@@ -137,7 +137,7 @@ func reap(pid int, options int) (int, unix.Errno) {
 func cArray(list []string) []*byte {
 	a := make([]*byte, len(list)+1)
 	for i, s := range list {
-		a[i] = &cBytes(s)[0]
+		a[i] = cstr(s)
 	}
 	return a
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -23,17 +24,15 @@ func switchRoot() error {
 		return err
 	}
 	debugf(-1, "delete", "initramfs", "in "+msec(now()-t)+" ms")
-	if _, err := sys(unix.SYS_CHDIR, cstr(sysroot), 0, 0, 0, 0); err != 0 {
+	if err := sysPath(unix.SYS_CHDIR, sysroot, 0); err != 0 {
 		return fail("chdir", sysroot, err)
 	}
 	if err := mount(".", "/", "", unix.MS_MOVE, ""); err != 0 {
 		return fail("move "+sysroot+" to", "/", err)
 	}
-	if _, err := sys(unix.SYS_CHROOT, cstr("."), 0, 0, 0, 0); err != 0 {
+	// The working directory is the new root already: no chdir("/").
+	if err := sysPath(unix.SYS_CHROOT, ".", 0); err != 0 {
 		return fail("chroot", sysroot, err)
-	}
-	if _, err := sys(unix.SYS_CHDIR, cstr("/"), 0, 0, 0, 0); err != 0 {
-		return fail("chdir", "/", err)
 	}
 	// The kernel opened fds 0-2 on the initramfs's /dev/console, which
 	// is deleted now: move them to the console of the new /dev.
@@ -53,7 +52,7 @@ func switchRoot() error {
 // optional mount that failed earlier and was reported then.
 func moveMount(from, to string) {
 	if fi, err := stat(atFDCWD, to, 0); err != 0 || !fi.isDir() {
-		_, err := sys(unix.SYS_UMOUNT2, cstr(from), unix.MNT_DETACH, 0, 0, 0)
+		err := sysPath(unix.SYS_UMOUNT2, from, unix.MNT_DETACH)
 		if err == 0 {
 			warn(to + " is not a directory in the new root: unmounted " + from)
 		} else if err != unix.EINVAL {
@@ -71,6 +70,9 @@ func moveMount(from, to string) {
 	debugf(t, "move", from, to)
 }
 
+// statfsBuf receives statfs(2).
+var statfsBuf unix.Statfs_t
+
 // removeInitramfs deletes everything below root that is on root's
 // filesystem, without crossing into mount points. It refuses unless this
 // process is PID 1 and root is a ramfs or tmpfs: the only place where
@@ -79,7 +81,9 @@ func removeInitramfs(root string) error {
 	if pid := unix.Getpid(); pid != 1 {
 		return errorString("refusing to delete " + root + ": not PID 1 (pid " + itoa(int64(pid)) + ")")
 	}
-	_, err := sys(unix.SYS_STATFS, cstr(root), uintptr(unsafe.Pointer(&statfsBuf)), 0, 0, 0)
+	p := cstr(root)
+	_, _, err := unix.Syscall6(unix.SYS_STATFS, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&statfsBuf)), 0, 0, 0, 0)
+	runtime.KeepAlive(p)
 	magic := int64(statfsBuf.Type)
 	if err != 0 {
 		return fail("statfs", root, err)
@@ -131,17 +135,10 @@ func removeContents(fd int, path string, dev uint64) {
 			closeFD(sub)
 			flags = unix.AT_REMOVEDIR
 		}
-		if _, err := sys(unix.SYS_UNLINKAT, uintptr(fd), cstr(name), uintptr(flags), 0, 0); err != 0 && err != unix.EBUSY {
+		if _, err := sysStr(unix.SYS_UNLINKAT, uintptr(fd), name, uintptr(flags), 0); err != 0 && err != unix.EBUSY {
 			// EBUSY: a directory that is a mount point of the same
 			// filesystem type, e.g. a bind mount; it stays.
 			warnErr("remove", p, err)
 		}
 	}
-}
-
-func join(dir, name string) string {
-	if dir == "/" {
-		return "/" + name
-	}
-	return dir + "/" + name
 }

@@ -7,44 +7,69 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The system calls of /init all go through sys. The wrappers of
+// The system calls of /init are made here. The wrappers of
 // golang.org/x/sys/unix are general (a NUL check with an error return for
 // every string, many arguments we never pass) and each costs a few hundred
-// bytes of code and tables; this binary has a size budget. The calls made
-// from several places have a small wrapper here; the others call sys where
-// they are made. Only the *at forms exist on arm64, so they are used
-// everywhere.
+// bytes of code and tables; this binary has a size budget. Only the *at
+// forms exist on arm64, so they are used everywhere.
 //
-// Memory handed to the kernel must stay where it is until the call
-// returns. cstr keeps its strings reachable in pinned until then; the
-// buffers that the kernel fills are package variables, never on the stack
-// (which moves when it grows).
-
-// pinned holds the C strings of the system call being prepared.
-var pinned [][]byte
-
-// cstr returns s as a NUL-terminated C string for the next sys call. Our
-// strings come from the kernel command line and fixed tables; none holds
-// a NUL.
+// Memory handed to the kernel must neither move nor be freed before the
+// call returns. Every pointer /init gives the kernel is therefore
 //
-//go:noinline
-func cstr(s string) uintptr {
+//   - a package variable (outBuf, ioBuf, timespec, statxBuf, statfsBuf,
+//     spawn's), or what one holds: package memory never moves, and a
+//     package variable's pointers always point to the heap; or
+//   - an allocation returned by cstr, cBytes or cArray: they are
+//     go:noinline and return it, so escape analysis puts it on the heap,
+//     and Go's heap does not move;
+//
+// it stays a Go pointer, which the collector sees, until it is converted
+// to uintptr in the argument list of unix.Syscall6 (or Syscall,
+// RawSyscall) itself: an assembly function, for which the compiler keeps
+// the object alive and in place until the call returns (package unsafe,
+// rule 4). A local pointer is also kept alive by runtime.KeepAlive after
+// the call, so the rule is visible in the code. pointers_test.go enforces
+// all of this on the source. The package variables are shared: /init runs
+// one goroutine.
+
+// cstr returns s as a new NUL-terminated C string on the heap. Our strings
+// come from the kernel command line and fixed tables; none holds a NUL.
+//
+//go:noinline (its allocation must escape to the heap)
+func cstr(s string) *byte {
 	b := make([]byte, len(s)+1)
 	copy(b, s)
-	pinned = append(pinned, b)
-	return uintptr(unsafe.Pointer(&b[0]))
+	return &b[0]
 }
 
-// sys makes one system call. Its errno stays a unix.Errno, 0 for success,
-// until it becomes part of an error: comparing numbers is cheaper than
-// comparing interfaces.
+// sys makes a system call whose arguments are numbers only. Its errno
+// stays a unix.Errno, 0 for success, until it becomes part of an error:
+// comparing numbers is cheaper than comparing interfaces.
 //
 //go:noinline
 func sys(trap, a1, a2, a3, a4, a5 uintptr) (uintptr, unix.Errno) {
 	r, _, e := unix.Syscall6(trap, a1, a2, a3, a4, a5, 0)
-	clear(pinned)
-	pinned = pinned[:0]
 	return r, e
+}
+
+// sysStr makes a system call whose second argument is a string: the *at
+// calls (dir, path, ...) and finit_module (fd, params, flags).
+//
+//go:noinline
+func sysStr(trap, a1 uintptr, s string, a3, a4 uintptr) (uintptr, unix.Errno) {
+	p := cstr(s)
+	r, _, e := unix.Syscall6(trap, a1, uintptr(unsafe.Pointer(p)), a3, a4, 0, 0)
+	runtime.KeepAlive(p)
+	return r, e
+}
+
+// sysPath makes a system call whose first argument is a path: chdir,
+// chroot, umount2.
+func sysPath(trap uintptr, path string, a2 uintptr) unix.Errno {
+	p := cstr(path)
+	_, _, e := unix.Syscall6(trap, uintptr(unsafe.Pointer(p)), a2, 0, 0, 0, 0)
+	runtime.KeepAlive(p)
+	return e
 }
 
 // atFDCWD is AT_FDCWD (-100) as the kernel receives it.
@@ -55,51 +80,54 @@ const atFDCWD = ^uintptr(99)
 func open(path string, flags int) (int, unix.Errno) { return openat(atFDCWD, path, flags) }
 
 func openat(dir uintptr, path string, flags int) (int, unix.Errno) {
-	fd, err := sys(unix.SYS_OPENAT, dir, cstr(path), uintptr(flags), 0, 0)
+	fd, err := sysStr(unix.SYS_OPENAT, dir, path, uintptr(flags), 0)
 	return int(fd), err
 }
 
 //go:noinline (called from many places; one copy is smaller)
 func closeFD(fd int) { sys(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0) }
 
-// ioBuf receives what read(2) and getdents64(2) return.
-var ioBuf [8192]byte
+// outBuf holds what write hands the kernel: the caller's string may be on
+// the stack.
+var outBuf [1024]byte
 
-// write writes s whole, retrying short writes and EINTR.
+// write writes s whole, through outBuf, retrying short writes and EINTR.
 func write(fd int, s string) {
 	for len(s) > 0 {
-		n, err := sys(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(len(s)), 0, 0)
-		runtime.KeepAlive(s)
+		n := copy(outBuf[:], s)
+		w, _, err := unix.Syscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&outBuf[0])), uintptr(n), 0, 0, 0)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != 0 || n == 0 {
+		if err != 0 || w == 0 {
 			return
 		}
-		s = s[n:]
+		s = s[w:]
 	}
 }
 
+// mount is mount(2). An empty data is an empty option string, which every
+// filesystem takes as no options.
 func mount(source, target, fstype string, flags uintptr, data string) unix.Errno {
-	_, err := sys(unix.SYS_MOUNT, cstr(source), cstr(target), cstr(fstype), flags, cstr(data))
+	s, t, f, d := cstr(source), cstr(target), cstr(fstype), cstr(data)
+	_, _, err := unix.Syscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(s)), uintptr(unsafe.Pointer(t)),
+		uintptr(unsafe.Pointer(f)), flags, uintptr(unsafe.Pointer(d)), 0)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(f)
+	runtime.KeepAlive(d)
 	return err
 }
 
 // execve is execve(2) without package syscall's Exec, which brings the
-// fork lock and rlimit handling that PID 1 has no use for. argv and env
-// go into one array: arg0, args, NULL, env, NULL.
-func execve(path, arg0 string, args, env []string) unix.Errno {
-	a := make([]uintptr, 1+len(args)+1+len(env)+1)
-	e := a[len(args)+2:]
-	a[0] = cstr(arg0)
-	for i, v := range args {
-		a[i+1] = cstr(v)
-	}
-	for i, v := range env {
-		e[i] = cstr(v)
-	}
-	_, err := sys(unix.SYS_EXECVE, cstr(path), uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0)
+// fork lock and rlimit handling that PID 1 has no use for.
+func execve(path string, argv, env []string) unix.Errno {
+	p, a, e := cstr(path), cArray(argv), cArray(env)
+	_, _, err := unix.Syscall6(unix.SYS_EXECVE, uintptr(unsafe.Pointer(p)),
+		uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&e[0])), 0, 0, 0)
+	runtime.KeepAlive(p)
 	runtime.KeepAlive(a)
+	runtime.KeepAlive(e)
 	return err
 }
 
@@ -111,7 +139,7 @@ var timespec unix.Timespec
 //
 //go:noinline (called at every step; one copy is smaller)
 func now() int64 {
-	sys(unix.SYS_CLOCK_GETTIME, unix.CLOCK_BOOTTIME, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
+	unix.Syscall6(unix.SYS_CLOCK_GETTIME, unix.CLOCK_BOOTTIME, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0, 0)
 	return timespec.Sec*1e6 + timespec.Nsec/1e3
 }
 
@@ -119,20 +147,18 @@ func now() int64 {
 func sleep(us int64) {
 	timespec = unix.NsecToTimespec(us * 1000)
 	for {
-		if _, err := sys(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&timespec)), uintptr(unsafe.Pointer(&timespec)), 0, 0, 0); err != unix.EINTR {
+		_, _, err := unix.Syscall6(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&timespec)), uintptr(unsafe.Pointer(&timespec)), 0, 0, 0, 0)
+		if err != unix.EINTR {
 			return
 		}
 	}
 }
 
-// statfsBuf receives statfs(2).
-var statfsBuf unix.Statfs_t
-
 // fileInfo is what /init needs of a file: its type and permission bits,
-// and its device and inode, which tell mount points apart.
+// and its device, which tells mount points apart.
 type fileInfo struct {
-	mode     uint32
-	dev, ino uint64
+	mode uint32
+	dev  uint64
 }
 
 func (fi fileInfo) isDir() bool { return fi.mode&unix.S_IFMT == unix.S_IFDIR }
@@ -147,10 +173,13 @@ const atStatxDontSync = 0x4000
 
 // stat is statx(2), the one stat call that has the same number and
 // structure on every architecture. flags takes AT_SYMLINK_NOFOLLOW and
-// AT_EMPTY_PATH (with path "" to describe dir itself).
+// AT_EMPTY_PATH (with path "" to describe dir itself). The device is
+// always filled in; the mask asks for the type and mode.
 func stat(dir uintptr, path string, flags int) (fileInfo, unix.Errno) {
-	_, err := sys(unix.SYS_STATX, dir, cstr(path), uintptr(flags|atStatxDontSync),
-		unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO, uintptr(unsafe.Pointer(&statxBuf)))
+	p := cstr(path)
+	_, _, err := unix.Syscall6(unix.SYS_STATX, dir, uintptr(unsafe.Pointer(p)), uintptr(flags|atStatxDontSync),
+		unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&statxBuf)), 0)
+	runtime.KeepAlive(p)
 	st := &statxBuf
-	return fileInfo{uint32(st.Mode), uint64(st.Dev_major)<<32 | uint64(st.Dev_minor), st.Ino}, err
+	return fileInfo{uint32(st.Mode), uint64(st.Dev_major)<<32 | uint64(st.Dev_minor)}, err
 }

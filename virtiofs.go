@@ -1,10 +1,6 @@
 package main
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 const (
 	sysroot   = "/sysroot"
@@ -87,35 +83,4 @@ func knownTags() string {
 		tags += ` "` + trimNewline(t) + `"`
 	}
 	return tags
-}
-
-// readFile reads a file to its end: a sysfs attribute or /proc/cmdline,
-// which the kernel hands out in one read, or /init.argv, which may be
-// larger than ioBuf.
-func readFile(path string) (string, unix.Errno) {
-	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != 0 {
-		return "", err
-	}
-	var data []byte
-	for {
-		n, e := sys(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 || n == 0 {
-			err = e
-			break
-		}
-		data = append(data, ioBuf[:n]...)
-	}
-	closeFD(fd)
-	return string(data), err
-}
-
-func trimNewline(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == 0) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -194,7 +195,8 @@ func testBasic(t *testing.T, k kernel) {
 // spaces whole), a PATH from the kernel is kept and an init= without a
 // slash is looked up in it, and fuse.max_user_bgreq reaches the fuse
 // module (loaded by /init on 6.1, built in on 6.12). That PATH is set
-// when the kernel gives none is checked by basicPlan.
+// when the kernel gives none is checked by basicPlan. With rd.debug, the
+// debug lines cover the API mounts made before the command line is read.
 func testCmdline(t *testing.T, k kernel) {
 	var pl plan
 	pl.add("pid1", "pid1")
@@ -207,8 +209,24 @@ func testCmdline(t *testing.T, k kernel) {
 
 	res := standardBoot(t, k, buildInitrd(t, k), k.guest.rootfs, &pl,
 		`mount-ro=checker init=checker PATH=/run/mnt/checker:/bin plain=1 greeting="hello world" fuse.max_user_bgreq=77 fuse.max-user-congthresh=55`+
-			` -- first "second arg" x="a b" -- last`)
+			` rd.debug -- first "second arg" x="a b" -- last`)
 	expectChecks(t, res, &pl)
+
+	steps := regexp.MustCompile(`(?m)^initrd: debug [0-9.]+ \S+ (\S+) (\S+)`).FindAllStringSubmatch(string(res.Output), -1)
+	mounted := map[string]bool{}
+	for i, s := range steps {
+		if i == 0 && s[1] != "start" {
+			t.Errorf("first debug line is %q, want the start", s[0])
+		}
+		if s[1] == "mount" {
+			mounted[s[2]] = true
+		}
+	}
+	for _, dir := range []string{"/sys", "/dev", "/proc", "/run", "/tmp", "/dev/pts", "/dev/shm", "/sys/fs/cgroup"} {
+		if !mounted[dir] {
+			t.Errorf("no debug line for the API mount %s; debug steps: %q", dir, steps)
+		}
+	}
 }
 
 // testFreed is scenario 4: with 48 MB of padding in the initrd and no
