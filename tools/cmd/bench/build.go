@@ -2,13 +2,14 @@ package main
 
 import (
 	"bytes"
-	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // repoRoot is the top of the git checkout the benchmark runs in.
@@ -33,17 +34,12 @@ func describe(root string) string {
 // with GOARCH=arm64 leaves out/initrd pointing at an arm64 binary, which
 // an x86-64 kernel would refuse with ENOEXEC.
 func checkInit(path, goarch string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("/init binary %s: %w", path, err)
+	a, ok := cpuarch.Lookup(goarch)
+	if !ok {
+		return fmt.Errorf("/init binary %s: unknown GOARCH %s", path, goarch)
 	}
-	defer f.Close()
-	want := elf.EM_X86_64
-	if goarch == "arm64" {
-		want = elf.EM_AARCH64
-	}
-	if f.Machine != want {
-		return fmt.Errorf("/init binary %s is for %s, not %s", path, f.Machine, want)
+	if err := cpuarch.CheckStatic(path, a); err != nil {
+		return fmt.Errorf("/init binary: %w", err)
 	}
 	return nil
 }

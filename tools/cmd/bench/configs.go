@@ -1,6 +1,10 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"virtinit/tools/internal/cpuarch"
+)
 
 // share is one virtiofs tag of a configuration and how /init mounts it.
 type share struct {
@@ -71,12 +75,15 @@ func (c configuration) goarch() string {
 	return c.arch
 }
 
+// cpuarch is the configuration's architecture.
+func (c configuration) cpuarch() cpuarch.Arch {
+	a, _ := cpuarch.Lookup(c.goarch())
+	return a
+}
+
 // qemuArch is the architecture as tools/internal/vm names it.
 func (c configuration) qemuArch() string {
-	if c.goarch() == "arm64" {
-		return "aarch64"
-	}
-	return "x86_64"
+	return c.cpuarch().Name
 }
 
 // kernelKey names the configuration's kernel: "6.1", "6.12" (x86-64,
@@ -91,10 +98,7 @@ func (c configuration) kernelKey() string {
 
 // console is the serial console's device in the guest.
 func (c configuration) console() string {
-	if c.goarch() == "arm64" {
-		return "ttyAMA0" // the virt machine's PL011
-	}
-	return "ttyS0"
+	return c.cpuarch().Console
 }
 
 // stampPath is where the timed program lies in the root share.

@@ -8,47 +8,28 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
-// arch is what differs between the architectures chrootvm boots. They
-// are named as qemu names them (qemu-system-x86_64, qemu-system-aarch64).
-type arch struct {
-	goarch      string      // GOARCH: the /init binary's directory under out/
-	console     string      // the serial console: the 8250 UART of a PC, the PL011 of virt
-	machine     elf.Machine // of the /init binary and the root's programs
-	qemuPackage string      // the Debian package of the emulator
-}
+// The architectures chrootvm boots are cpuarch's, named as qemu names
+// them (qemu-system-x86_64, qemu-system-aarch64).
 
-var arches = map[string]arch{
-	"x86_64":  {goarch: "amd64", console: "ttyS0", machine: elf.EM_X86_64, qemuPackage: "qemu-system-x86"},
-	"aarch64": {goarch: "arm64", console: "ttyAMA0", machine: elf.EM_AARCH64, qemuPackage: "qemu-system-arm"},
-}
-
-// archAliases are the Go names of the architectures, which --arch takes
-// too (`make build GOARCH=arm64`).
-var archAliases = map[string]string{"amd64": "x86_64", "arm64": "aarch64"}
-
-// parseArch reads the value of --arch.
+// parseArch reads the value of --arch: qemu's name or Go's
+// (`make build GOARCH=arm64`).
 func parseArch(s string) (string, error) {
-	if a, ok := archAliases[s]; ok {
-		s = a
+	a, ok := cpuarch.Lookup(s)
+	if !ok {
+		return "", usagef("--arch %q: want %s", s, strings.Join(cpuarch.Names(), " or "))
 	}
-	if _, ok := arches[s]; !ok {
-		return "", usagef("--arch %q: want x86_64 or aarch64", s)
-	}
-	return s, nil
+	return a.Name, nil
 }
 
 // archOfMachine names the architecture of an ELF machine, or "".
 func archOfMachine(m elf.Machine) string {
-	for name, a := range arches {
-		if a.machine == m {
-			return name
-		}
-	}
-	return ""
+	a, _ := cpuarch.OfELF(m)
+	return a.Name
 }
 
 // Where a kernel image tells its architecture.
@@ -133,12 +114,11 @@ func headerArch(b []byte) string {
 // elfArch tells the architecture of an ELF file, or "" when it is not
 // ELF (a script) or of an architecture chrootvm does not boot.
 func elfArch(path string) string {
-	f, err := elf.Open(path)
+	p, err := cpuarch.ReadProgram(path)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	return archOfMachine(f.Machine)
+	return archOfMachine(p.Machine)
 }
 
 // rootPrograms are the programs of ROOTFS whose architecture is the
@@ -177,7 +157,7 @@ func chooseArch(forced, kernelImage, kernelsArch, rootsArch, rootProgram string)
 		a = rootsArch
 	}
 	if a == "" {
-		return "", nil, fmt.Errorf("cannot tell the architecture of the kernel %s nor of the programs in ROOTFS; pass --arch %s", kernelImage, strings.Join(archNames(), "|"))
+		return "", nil, fmt.Errorf("cannot tell the architecture of the kernel %s nor of the programs in ROOTFS; pass --arch %s", kernelImage, strings.Join(cpuarch.Names(), "|"))
 	}
 	var warnings []string
 	if kernelsArch != "" && kernelsArch != a {
@@ -187,13 +167,4 @@ func chooseArch(forced, kernelImage, kernelsArch, rootsArch, rootProgram string)
 		warnings = append(warnings, fmt.Sprintf("warning: ROOTFS's %s is built for %s, not %s", rootProgram, rootsArch, a))
 	}
 	return a, warnings, nil
-}
-
-func archNames() []string {
-	var names []string
-	for name := range arches {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -189,32 +189,3 @@ func TestParseArch(t *testing.T) {
 		}
 	}
 }
-
-// TestArches checks the table: each architecture has its own console,
-// ELF machine, GOARCH and qemu package.
-func TestArches(t *testing.T) {
-	seen := map[string]string{}
-	for name, a := range arches {
-		for _, v := range []string{a.goarch, a.console, a.machine.String(), a.qemuPackage} {
-			if v == "" {
-				t.Errorf("arch %s: an empty field: %+v", name, a)
-			}
-			if other, dup := seen[v]; dup {
-				t.Errorf("arch %s and %s share %q", name, other, v)
-			}
-			seen[v] = name
-		}
-		if archOfMachine(a.machine) != name {
-			t.Errorf("archOfMachine(%v) = %q, want %q", a.machine, archOfMachine(a.machine), name)
-		}
-		if got, err := parseArch(a.goarch); got != name || err != nil {
-			t.Errorf("parseArch(%q) = %q, %v; want %q", a.goarch, got, err, name)
-		}
-	}
-	if got := arches["aarch64"].console; got != "ttyAMA0" {
-		t.Errorf("aarch64 console %q, want ttyAMA0 (virt's PL011)", got)
-	}
-	if got := arches["x86_64"].console; got != "ttyS0" {
-		t.Errorf("x86_64 console %q, want ttyS0", got)
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // findInit finds the /init binary for the architecture a: the file
@@ -15,13 +17,13 @@ import (
 // directory, out/GOARCH/initrd or out/initrd (`make build` writes them
 // there). A binary built for another architecture is passed over.
 func findInit(given, a string) (string, error) {
-	want := arches[a]
+	want, _ := cpuarch.Lookup(a)
 	if given != "" {
 		if !isFile(given) {
 			return "", errors.New("--init " + given + ": no such file")
 		}
-		if got := elfArch(given); got != a {
-			return "", errors.New("--init " + given + ": " + describeArch(got) + ", not a static " + a + " program")
+		if what := describeInit(given, want); what != "" {
+			return "", errors.New("--init " + given + ": " + what + ", not a static " + a + " program")
 		}
 		return given, nil
 	}
@@ -32,7 +34,7 @@ func findInit(given, a string) (string, error) {
 			exe = real
 		}
 		dir := filepath.Dir(exe)
-		candidates = append(candidates, filepath.Join(dir, "initrd."+want.goarch), filepath.Join(dir, "initrd"))
+		candidates = append(candidates, filepath.Join(dir, "initrd."+want.GOARCH), filepath.Join(dir, "initrd"))
 		starts = append(starts, dir)
 	}
 	if wd, err := os.Getwd(); err == nil {
@@ -40,7 +42,7 @@ func findInit(given, a string) (string, error) {
 	}
 	for _, s := range starts {
 		if root := sourceRoot(s); root != "" {
-			candidates = append(candidates, filepath.Join(root, "out", want.goarch, "initrd"), filepath.Join(root, "out", "initrd"))
+			candidates = append(candidates, filepath.Join(root, "out", want.GOARCH, "initrd"), filepath.Join(root, "out", "initrd"))
 		}
 	}
 	var others []string
@@ -48,25 +50,35 @@ func findInit(given, a string) (string, error) {
 		if !isFile(c) {
 			continue
 		}
-		if got := elfArch(c); got != a {
-			others = append(others, c+" ("+describeArch(got)+")")
+		if what := describeInit(c, want); what != "" {
+			others = append(others, c+" ("+what+")")
 			continue
 		}
 		return c, nil
 	}
-	msg := "no /init binary for " + a + ": build it with `make build GOARCH=" + want.goarch + "` (it goes to out/" + want.goarch + "/initrd), or pass --init FILE"
+	msg := "no /init binary for " + a + ": build it with `make build GOARCH=" + want.GOARCH + "` (it goes to out/" + want.GOARCH + "/initrd), or pass --init FILE"
 	if len(others) > 0 {
 		msg += "; passed over " + strings.Join(others, ", ")
 	}
 	return "", errors.New(msg)
 }
 
-// describeArch says what elfArch found.
-func describeArch(a string) string {
-	if a == "" {
-		return "not an ELF program of x86_64 or aarch64"
+// describeInit says why path cannot be the /init of a guest of
+// architecture want, or "" when it can: a static program for it.
+func describeInit(path string, want cpuarch.Arch) string {
+	p, err := cpuarch.ReadProgram(path)
+	if err != nil {
+		return "not an ELF program"
 	}
-	return "built for " + a
+	switch a, ok := p.Arch(); {
+	case !ok:
+		return "an ELF program for " + p.Machine.String() + ", not of " + strings.Join(cpuarch.Names(), " or ")
+	case a.Name != want.Name:
+		return "built for " + a.Name
+	case !p.Static:
+		return "dynamically linked"
+	}
+	return ""
 }
 
 // sourceRoot returns the directory at or above dir holding the go.mod of

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 func TestSourceRoot(t *testing.T) {
@@ -66,6 +68,15 @@ func TestFindInitGiven(t *testing.T) {
 		if tt.err == "" && (got != tt.given || err != nil) || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
 			t.Errorf("findInit(%q, %s) = %q, %v; want error %q", tt.given, tt.arch, got, err, tt.err)
 		}
+	}
+	// A dynamically linked program of the right architecture is no
+	// /init either: the initrd has no loader. Debian's env is one.
+	host, ok := cpuarch.Host()
+	if p, err := cpuarch.ReadProgram("/usr/bin/env"); !ok || err != nil || p.Static {
+		t.Skip("no dynamically linked /usr/bin/env of an architecture chrootvm boots here")
+	}
+	if _, err := findInit("/usr/bin/env", host.Name); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Errorf("findInit(/usr/bin/env, %s) = %v, want a dynamically linked error", host.Name, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
 )
@@ -203,7 +204,8 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	}
 	a.debugf("kernel %s (%s), modules %s, machine %s, virtio-%s", k.image, guest, orNone(k.modules), machine, transport)
 
-	line, err := cmdline(arches[guest].console, program, o.mounts, o.appends, o.args, o.debug)
+	ga, _ := cpuarch.Lookup(guest)
+	line, err := cmdline(ga.Console, program, o.mounts, o.appends, o.args, o.debug)
 	if err != nil {
 		a.errorf("%v", err)
 		return exitUsage
@@ -211,7 +213,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 
 	// The parts that may be missing from the host, before any work.
 	if _, err := vm.FindQemu(guest); err != nil {
-		a.errorf("%v (install %s)", err, arches[guest].qemuPackage)
+		a.errorf("%v (install %s)", err, ga.QemuPackage)
 		return exitNoQemu
 	}
 	fsd, err := vm.FindVirtiofsd(o.virtiofsd)

@@ -3,9 +3,12 @@ package vm
 import (
 	"fmt"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // machine is what differs between qemu machine types.
@@ -74,28 +77,9 @@ var transports = map[string]transport{
 	"mmio": {device: "vhost-user-fs-device", serial: "virtio-serial-device", globals: []string{"virtio-mmio.force-legacy=false"}},
 }
 
-// defaultMachine is the machine of each architecture when Config has none.
-var defaultMachine = map[string]string{
-	"x86_64":  "q35",
-	"aarch64": "virt",
-}
-
-// tcgCPU is the CPU model emulated under TCG. On x86_64, "max" offers
-// every feature TCG can emulate, so kernels built for x86-64-v2 (RHEL 9)
-// boot too. On aarch64 "max" is the slow one: it has pointer
-// authentication, whose QARMA cipher TCG computes in software at every
-// signed return. Debian's 6.1 reached the program in a median 9.9 s of
-// guest time and 7.3 s of host CPU time with it, 2.2 s and 2.1 s with
-// "max,pauth-impdef=on", and 1.7 s and 1.64 s with cortex-a57 (a72, a53
-// and neoverse-n1 within noise of it). cortex-a57 is also what osbuild
-// asks for.
-var tcgCPU = map[string]string{
-	"x86_64":  "max",
-	"aarch64": "cortex-a57",
-}
-
-// machineNames lists the machines of an architecture.
-func machineNames(arch string) []string {
+// MachineNames lists the machines Run knows for an architecture (qemu's
+// name, as Config.Arch).
+func MachineNames(arch string) []string {
 	var names []string
 	for name, m := range machines {
 		if m.arch == arch {
@@ -104,6 +88,33 @@ func machineNames(arch string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// MachineTransports lists the virtio transports a machine's virtiofs
+// devices may use, its default first; none for a machine Run does not
+// know.
+func MachineTransports(machine string) []string {
+	return slices.Clone(machines[machine].transports)
+}
+
+// MachineFor is the machine for an architecture and a virtio transport:
+// the architecture's default machine where it has that transport, else
+// the machine whose default the transport is (x86_64: pci on q35, mmio on
+// microvm; aarch64: both on virt). It returns "" when there is none.
+func MachineFor(arch, transport string) string {
+	a, ok := cpuarch.Lookup(arch)
+	if !ok {
+		return ""
+	}
+	if slices.Contains(machines[a.Machine].transports, transport) {
+		return a.Machine
+	}
+	for _, name := range MachineNames(a.Name) {
+		if machines[name].transports[0] == transport {
+			return name
+		}
+	}
+	return ""
 }
 
 // plan is what Run decided for one boot besides the Config.
@@ -162,17 +173,21 @@ func optValue(s string) string {
 }
 
 // FindQemu finds the qemu system emulator for an architecture ("x86_64"
-// or "aarch64"): qemu-system-ARCH on PATH or, for the host's own
-// architecture, /usr/libexec/qemu-kvm, where RHEL installs it.
+// or "aarch64"; "" is x86_64): qemu-system-ARCH on PATH or, for the
+// host's own architecture, /usr/libexec/qemu-kvm, where RHEL installs it.
 func FindQemu(arch string) (string, error) {
-	if arch == "" {
-		arch = "x86_64"
+	a := cpuarch.Default()
+	if arch != "" {
+		var ok bool
+		if a, ok = cpuarch.Lookup(arch); !ok {
+			return "", fmt.Errorf("vm: unknown architecture %q (want %s)", arch, strings.Join(cpuarch.Names(), " or "))
+		}
 	}
-	name := "qemu-system-" + arch
+	name := a.Qemu
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	if arch == hostArch() {
+	if host, ok := cpuarch.Host(); ok && host.Name == a.Name {
 		if p, err := exec.LookPath("/usr/libexec/qemu-kvm"); err == nil {
 			return p, nil
 		}

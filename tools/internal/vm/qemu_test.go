@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 func TestQemuArgs(t *testing.T) {
@@ -76,8 +78,8 @@ func TestQemuArgs(t *testing.T) {
 // and nothing is given to the wrong one.
 func TestMachines(t *testing.T) {
 	for name, m := range machines {
-		if _, ok := tcgCPU[m.arch]; !ok {
-			t.Errorf("machine %s: architecture %q has no TCG CPU model", name, m.arch)
+		if _, ok := cpuarch.Lookup(m.arch); !ok {
+			t.Errorf("machine %s: unknown architecture %q", name, m.arch)
 		}
 		if !strings.HasPrefix(m.option, name) {
 			t.Errorf("machine %s: -machine %s", name, m.option)
@@ -107,9 +109,9 @@ func TestMachines(t *testing.T) {
 			t.Errorf("transport %s: modern virtio-mmio forced = %v, want %v", name, got, mmio)
 		}
 	}
-	for arch, name := range defaultMachine {
-		if machines[name].arch != arch {
-			t.Errorf("default machine of %s is %s, a machine of %q", arch, name, machines[name].arch)
+	for _, a := range cpuarch.All() {
+		if machines[a.Machine].arch != a.Name {
+			t.Errorf("default machine of %s is %s, a machine of %q", a.Name, a.Machine, machines[a.Machine].arch)
 		}
 	}
 }
@@ -204,5 +206,22 @@ func TestNormalizeRelativeShare(t *testing.T) {
 	}
 	if got := c.Shares[0].Path; got != dir {
 		t.Errorf("normalize: share path %q, want %q", got, dir)
+	}
+}
+
+func TestMachineFor(t *testing.T) {
+	tests := []struct{ arch, transport, want string }{
+		{"x86_64", "pci", "q35"},
+		{"x86_64", "mmio", "microvm"},
+		{"amd64", "mmio", "microvm"},
+		{"aarch64", "mmio", "virt"},
+		{"aarch64", "pci", "virt"},
+		{"x86_64", "ccw", ""},
+		{"riscv64", "pci", ""},
+	}
+	for _, tt := range tests {
+		if got := MachineFor(tt.arch, tt.transport); got != tt.want {
+			t.Errorf("MachineFor(%s, %s) = %q, want %q", tt.arch, tt.transport, got, tt.want)
+		}
 	}
 }

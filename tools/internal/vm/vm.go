@@ -28,12 +28,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // Share is one host directory given to the guest as a virtiofs tag.
@@ -45,7 +46,7 @@ type Share struct {
 
 // Config describes one boot.
 type Config struct {
-	Arch      string    // "x86_64" (default) or "aarch64"
+	Arch      string    // "x86_64" (default) or "aarch64" (Go's names too; see cpuarch)
 	Machine   string    // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
 	Transport string    // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
 	Kernel    string    // the kernel image
@@ -163,11 +164,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			return nil, err
 		}
 	}
+	a, _ := cpuarch.Lookup(c.Arch)
 	p := plan{
 		accel: "tcg",
-		cpu:   tcgCPU[c.Arch],
+		cpu:   a.TCGCPU,
 	}
-	if hostArch() == c.Arch && !c.Icount && KVMUsable() {
+	if host, ok := cpuarch.Host(); ok && host.Name == a.Name && !c.Icount && KVMUsable() {
 		p.accel, p.cpu = "kvm", "host"
 	}
 	p.params = machines[c.Machine].params
@@ -345,17 +347,19 @@ func daemonReport(daemons []*daemon) string {
 // normalize fills in the defaults and rejects what qemu would reject later
 // with a less clear message.
 func (c Config) normalize() (Config, error) {
-	if c.Arch == "" {
-		c.Arch = "x86_64"
+	a := cpuarch.Default()
+	if c.Arch != "" {
+		var ok bool
+		if a, ok = cpuarch.Lookup(c.Arch); !ok {
+			return c, fmt.Errorf("vm: unknown architecture %q (want %s)", c.Arch, strings.Join(cpuarch.Names(), " or "))
+		}
 	}
-	if _, ok := tcgCPU[c.Arch]; !ok {
-		return c, fmt.Errorf("vm: unknown architecture %q (want x86_64 or aarch64)", c.Arch)
-	}
+	c.Arch = a.Name
 	if c.Machine == "" {
-		c.Machine = defaultMachine[c.Arch]
+		c.Machine = a.Machine
 	}
 	if m, ok := machines[c.Machine]; !ok || m.arch != c.Arch {
-		return c, fmt.Errorf("vm: machine %q is not one of %s", c.Machine, strings.Join(machineNames(c.Arch), ", "))
+		return c, fmt.Errorf("vm: machine %q is not one of %s", c.Machine, strings.Join(MachineNames(c.Arch), ", "))
 	}
 	if c.Transport == "" {
 		c.Transport = machines[c.Machine].transports[0]
@@ -446,17 +450,6 @@ func checkTag(tag string) error {
 		return fmt.Errorf("vm: virtiofs tag %q contains a NUL byte", tag)
 	}
 	return nil
-}
-
-// hostArch is the host's architecture in qemu's spelling.
-func hostArch() string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
-	}
-	return runtime.GOARCH
 }
 
 // isTerminal tells whether r is a terminal.
