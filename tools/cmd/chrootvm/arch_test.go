@@ -10,23 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"virtinit/tools/internal/cpuarch/cpuarchtest"
 	"virtinit/tools/internal/testenv"
 )
 
-// fakeELF is the 64-byte header of a little-endian 64-bit ELF executable
-// for machine m, with no program or section headers: enough for
-// debug/elf.
+// fakeELF is the header of a little-endian 64-bit ELF executable for
+// machine m.
 func fakeELF(m elf.Machine) []byte {
-	b := make([]byte, 64)
-	copy(b, "\x7fELF")
-	b[elf.EI_CLASS] = byte(elf.ELFCLASS64)
-	b[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
-	b[elf.EI_VERSION] = byte(elf.EV_CURRENT)
-	binary.LittleEndian.PutUint16(b[16:], uint16(elf.ET_EXEC))
-	binary.LittleEndian.PutUint16(b[18:], uint16(m))
-	binary.LittleEndian.PutUint32(b[20:], uint32(elf.EV_CURRENT))
-	binary.LittleEndian.PutUint16(b[52:], 64) // e_ehsize
-	return b
+	return cpuarchtest.ELF(elf.ELFCLASS64, elf.ET_EXEC, m, 0x401000)
 }
 
 // fakeImage makes the first bytes of a kernel image: an MZ header whose

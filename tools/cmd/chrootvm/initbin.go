@@ -22,8 +22,8 @@ func findInit(given, a string) (string, error) {
 		if !isFile(given) {
 			return "", errors.New("--init " + given + ": no such file")
 		}
-		if what := describeInit(given, want); what != "" {
-			return "", errors.New("--init " + given + ": " + what + ", not a static " + a + " program")
+		if why := describeInit(given, want); why != "" {
+			return "", errors.New("--init " + given + " " + why)
 		}
 		return given, nil
 	}
@@ -50,8 +50,8 @@ func findInit(given, a string) (string, error) {
 		if !isFile(c) {
 			continue
 		}
-		if what := describeInit(c, want); what != "" {
-			others = append(others, c+" ("+what+")")
+		if why := describeInit(c, want); why != "" {
+			others = append(others, c+" ("+why+")")
 			continue
 		}
 		return c, nil
@@ -66,17 +66,11 @@ func findInit(given, a string) (string, error) {
 // describeInit says why path cannot be the /init of a guest of
 // architecture want, or "" when it can: a static program for it.
 func describeInit(path string, want cpuarch.Arch) string {
-	p, err := cpuarch.ReadProgram(path)
-	if err != nil {
-		return "not an ELF program"
-	}
-	switch a, ok := p.Arch(); {
-	case !ok:
-		return "an ELF program for " + p.Machine.String() + ", not of " + strings.Join(cpuarch.Names(), " or ")
-	case a.Name != want.Name:
-		return "built for " + a.Name
-	case !p.Static:
-		return "dynamically linked"
+	err := cpuarch.CheckStatic(path, want.Name)
+	if pe := (*cpuarch.ProgramError)(nil); errors.As(err, &pe) {
+		return pe.Why
+	} else if err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 )
 
@@ -212,44 +212,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// initMachines are the architectures virtinit boots, by ELF machine.
-var initMachines = map[elf.Machine]string{
-	elf.EM_X86_64:  "x86_64",
-	elf.EM_AARCH64: "aarch64",
-}
-
 // checkInit refuses an INIT the kernel could not run as /init: anything
 // but a static 64-bit ELF executable of a supported architecture. A
 // dynamically linked one would find no loader in the initrd.
 func checkInit(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	e, err := elf.NewFile(f)
-	var fe *elf.FormatError
-	switch {
-	case errors.As(err, &fe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("INIT %s is not an ELF executable", path)
-	case err != nil:
-		return fmt.Errorf("INIT %s: %w", path, err)
-	}
-	defer e.Close()
-	arch, ok := initMachines[e.Machine]
-	switch {
-	case e.Type != elf.ET_EXEC && e.Type != elf.ET_DYN:
-		return fmt.Errorf("INIT %s is an ELF %s, not an executable", path, e.Type)
-	case !ok || e.Class != elf.ELFCLASS64:
-		return fmt.Errorf("INIT %s is built for %s (%s), not x86_64 or aarch64", path, e.Machine, e.Class)
-	}
-	for _, p := range e.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("INIT %s is a dynamically linked %s program; /init must be static", path, arch)
-		}
-	}
-	if e.Type == elf.ET_DYN && e.Entry == 0 {
-		return fmt.Errorf("INIT %s is a shared library, not an executable", path)
+	err := cpuarch.CheckStatic(path, "")
+	if pe := (*cpuarch.ProgramError)(nil); errors.As(err, &pe) {
+		return fmt.Errorf("INIT %w", err)
+	} else if err != nil {
+		return fmt.Errorf("INIT: %w", err)
 	}
 	return nil
 }

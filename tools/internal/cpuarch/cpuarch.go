@@ -13,8 +13,11 @@ package cpuarch
 
 import (
 	"debug/elf"
-	"fmt"
+	"errors"
+	"io"
+	"os"
 	"runtime"
+	"strings"
 )
 
 // Arch is one architecture.
@@ -101,6 +104,9 @@ func Host() (a Arch, ok bool) {
 // Program is what an ELF file says of itself.
 type Program struct {
 	Machine elf.Machine
+	Class   elf.Class
+	Type    elf.Type
+	Entry   uint64
 	Static  bool // no PT_INTERP: it needs no dynamic loader
 }
 
@@ -108,15 +114,24 @@ type Program struct {
 func (p Program) Arch() (Arch, bool) { return OfELF(p.Machine) }
 
 // ReadProgram reads the ELF header and program headers of the file at
-// path. A file that is not ELF (a script) is an error.
+// path. A file that is not ELF (a script) is a *ProgramError.
 func ReadProgram(path string) (Program, error) {
-	f, err := elf.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Program{}, err
 	}
 	defer f.Close()
-	p := Program{Machine: f.Machine, Static: true}
-	for _, prog := range f.Progs {
+	e, err := elf.NewFile(f)
+	var fe *elf.FormatError
+	switch {
+	case errors.As(err, &fe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return Program{}, &ProgramError{Path: path, Why: "is not an ELF executable"}
+	case err != nil:
+		return Program{}, err
+	}
+	defer e.Close()
+	p := Program{Machine: e.Machine, Class: e.Class, Type: e.Type, Entry: e.Entry, Static: true}
+	for _, prog := range e.Progs {
 		if prog.Type == elf.PT_INTERP {
 			p.Static = false
 		}
@@ -124,19 +139,44 @@ func ReadProgram(path string) (Program, error) {
 	return p, nil
 }
 
-// CheckStatic makes sure that path is a program for a that needs no
-// dynamic loader: what a guest root of nothing else, or an initrd, can
-// run.
-func CheckStatic(path string, a Arch) error {
+// ProgramError says why a file is not a static program of an
+// architecture virtinit boots.
+type ProgramError struct {
+	Path string
+	Why  string // "is not an ELF executable", "is built for aarch64, not x86_64", ...
+}
+
+func (e *ProgramError) Error() string { return e.Path + " " + e.Why }
+
+// CheckStatic makes sure that path is what a guest root of nothing else,
+// or an initrd, can run: a static 64-bit ELF executable (static-pie
+// included) of the architecture named want, or of any architecture
+// virtinit boots when want is "". A dynamically linked one would find no
+// loader. Every such check of the tools is this one.
+func CheckStatic(path, want string) error {
 	p, err := ReadProgram(path)
 	if err != nil {
 		return err
 	}
-	if p.Machine != a.ELF {
-		return fmt.Errorf("%s is a program for %v, not %v", path, p.Machine, a.ELF)
+	wants := strings.Join(Names(), " or ")
+	if w, ok := Lookup(want); ok {
+		wants = w.Name
 	}
-	if !p.Static {
-		return fmt.Errorf("%s is dynamically linked", path)
+	a, ok := p.Arch()
+	why := ""
+	switch {
+	case p.Type != elf.ET_EXEC && p.Type != elf.ET_DYN:
+		why = "is an ELF " + p.Type.String() + ", not an executable"
+	case !ok || p.Class != elf.ELFCLASS64:
+		why = "is built for " + p.Machine.String() + " (" + p.Class.String() + "), not " + wants
+	case want != "" && a.Name != wants:
+		why = "is built for " + a.Name + ", not " + wants
+	case !p.Static:
+		why = "is a dynamically linked " + a.Name + " program, not a static one"
+	case p.Type == elf.ET_DYN && p.Entry == 0:
+		why = "is a shared library, not an executable"
+	default:
+		return nil
 	}
-	return nil
+	return &ProgramError{Path: path, Why: why}
 }
