@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/testenv"
 	"virtinit/tools/internal/vm"
@@ -77,11 +78,15 @@ type guest struct {
 	rootNoTmp string // the same root without /tmp
 }
 
-// guests are the architectures the suite boots.
-var guests = []guest{
-	{arch: "x86_64", goarch: "amd64", machine: "q35", transport: "pci", console: "ttyS0"},
-	{arch: "aarch64", goarch: "arm64", machine: "virt", transport: "mmio", console: "ttyAMA0"},
-}
+// guests are the architectures the suite boots: every one cpuarch has,
+// on its default machine with that machine's default transport.
+var guests = func() []guest {
+	var gs []guest
+	for _, a := range cpuarch.All() {
+		gs = append(gs, guest{arch: a.Name, goarch: a.GOARCH, machine: a.Machine, transport: vm.MachineTransports(a.Machine)[0], console: a.Console})
+	}
+	return gs
+}()
 
 // parts are the real pieces the VM tests need.
 type parts struct {

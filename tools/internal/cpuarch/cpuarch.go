@@ -14,6 +14,7 @@ package cpuarch
 import (
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -161,6 +162,8 @@ func CheckStatic(path, want string) error {
 	wants := strings.Join(Names(), " or ")
 	if w, ok := Lookup(want); ok {
 		wants = w.Name
+	} else if want != "" {
+		return fmt.Errorf("%s: no architecture %q (want %s)", path, want, wants)
 	}
 	a, ok := p.Arch()
 	why := ""

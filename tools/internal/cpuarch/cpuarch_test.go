@@ -76,6 +76,9 @@ func TestCheckStatic(t *testing.T) {
 			t.Errorf("CheckStatic(%s, %q) = %v, want %s %s", tt.name, tt.want, err, p, tt.why)
 		}
 	}
+	if err := CheckStatic(filepath.Join(dir, "x86_64"), "riscv64"); err == nil || !strings.Contains(err.Error(), `no architecture "riscv64"`) {
+		t.Errorf("CheckStatic(riscv64) = %v, want no architecture", err)
+	}
 	if err := CheckStatic(dir, ""); err == nil {
 		t.Error("CheckStatic(a directory) = nil, want an error")
 	}

@@ -4,12 +4,12 @@
 // are (the cache tools/fetch-deps fills), the /init binary, and a busybox
 // root to boot.
 //
-// It imports nothing of the tools module, so every package's tests can
-// use it, internal/vm's own included.
+// It imports nothing of the tools module but cpuarch (which imports
+// nothing of it), so every package's tests can use it, internal/vm's own
+// included.
 package testenv
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // RequireEnv names the variable that turns a missing part into a failure.
@@ -89,9 +91,9 @@ func Cache() (string, error) {
 // lib/modules/KVER), arm64's under arm64/, and arm64's static busybox
 // (the host's amd64 one is installed by the package busybox-static).
 var kernels = []Kernel{
-	{Name: "6.1", GOARCH: "amd64", Arch: "x86_64", Version: "6.1", dir: "kernels/6.1"},
-	{Name: "6.12", GOARCH: "amd64", Arch: "x86_64", Version: "6.12", dir: "kernels/6.12"},
-	{Name: "arm64-6.1", GOARCH: "arm64", Arch: "aarch64", Version: "6.1", dir: "arm64/kernels/6.1"},
+	{Name: "6.1", GOARCH: "amd64", Version: "6.1", dir: "kernels/6.1"},
+	{Name: "6.12", GOARCH: "amd64", Version: "6.12", dir: "kernels/6.12"},
+	{Name: "arm64-6.1", GOARCH: "arm64", Version: "6.1", dir: "arm64/kernels/6.1"},
 }
 
 const arm64Busybox = "arm64/busybox-static/bin/busybox"
@@ -127,6 +129,8 @@ func FindKernel(name string) (Kernel, error) {
 		if k.Name != name {
 			continue
 		}
+		a, _ := cpuarch.Lookup(k.GOARCH)
+		k.Arch = a.Name
 		dir := filepath.Join(cache, k.dir)
 		k.Vmlinuz = filepath.Join(dir, "vmlinuz")
 		k.Modules = filepath.Join(dir, "modules")
@@ -178,7 +182,7 @@ func FindBusybox(goarch string) (string, error) {
 	default:
 		return "", fmt.Errorf("no busybox for GOARCH %s", goarch)
 	}
-	if err := StaticProgram(path, goarch); err != nil {
+	if err := cpuarch.CheckStatic(path, goarch); err != nil {
 		return "", fmt.Errorf("busybox: %w", err)
 	}
 	return path, nil
@@ -192,28 +196,6 @@ func NeedBusybox(t testing.TB, goarch string) string {
 		Missing(t, "%v", err)
 	}
 	return p
-}
-
-// elfMachines are the ELF machines of the architectures the VMs run.
-var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
-
-// StaticProgram makes sure that path is an ELF program for goarch that
-// needs no dynamic loader: a guest root of the tests holds nothing else.
-func StaticProgram(path, goarch string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if want, ok := elfMachines[goarch]; !ok || f.Machine != want {
-		return fmt.Errorf("%s is a program for %v, not for %s", path, f.Machine, goarch)
-	}
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
 }
 
 // InitEnv names the variable that points the tests at a built /init
@@ -246,7 +228,7 @@ func FindInit(goarch string) (string, error) {
 			}
 			p = filepath.Join(repo, "tools", p)
 		}
-		if err := StaticProgram(p, goarch); err != nil {
+		if err := cpuarch.CheckStatic(p, goarch); err != nil {
 			return "", fmt.Errorf("%s: %w", InitEnv(goarch), err)
 		}
 		return p, nil

@@ -2,13 +2,14 @@ package testenv
 
 import (
 	"debug/elf"
-	"encoding/binary"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"virtinit/tools/internal/cpuarch/cpuarchtest"
 )
 
 // recorder is a testing.TB that records how a test would have ended.
@@ -108,60 +109,10 @@ func TestFindKernel(t *testing.T) {
 	}
 }
 
-// elfHeader is the 64-byte header of an ELF64 little-endian executable
-// for machine, with one program header of type progType after it.
-func elfHeader(machine elf.Machine, progType elf.ProgType) []byte {
-	b := make([]byte, 64+56)
-	copy(b, elf.ELFMAG)
-	b[elf.EI_CLASS] = byte(elf.ELFCLASS64)
-	b[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
-	b[elf.EI_VERSION] = byte(elf.EV_CURRENT)
-	le := binary.LittleEndian
-	le.PutUint16(b[16:], uint16(elf.ET_EXEC))
-	le.PutUint16(b[18:], uint16(machine))
-	le.PutUint32(b[20:], uint32(elf.EV_CURRENT))
-	le.PutUint64(b[32:], 64) // e_phoff
-	le.PutUint16(b[52:], 64) // e_ehsize
-	le.PutUint16(b[54:], 56) // e_phentsize
-	le.PutUint16(b[56:], 1)  // e_phnum
-	le.PutUint32(b[64:], uint32(progType))
-	return b
-}
-
-func TestStaticProgram(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string][]byte{
-		"static-amd64":  elfHeader(elf.EM_X86_64, elf.PT_LOAD),
-		"static-arm64":  elfHeader(elf.EM_AARCH64, elf.PT_LOAD),
-		"dynamic-amd64": elfHeader(elf.EM_X86_64, elf.PT_INTERP),
-		"script":        []byte("#!/bin/sh\n" + strings.Repeat("# not a program\n", 10)),
-	}
-	for name, data := range files {
-		mustWrite(t, filepath.Join(dir, name), data, 0o755)
-	}
-	for _, tt := range []struct {
-		name, goarch string
-		errContains  string // "" = no error
-	}{
-		{"static-amd64", "amd64", ""},
-		{"static-arm64", "arm64", ""},
-		{"static-arm64", "amd64", "not for amd64"},
-		{"static-amd64", "riscv64", "not for riscv64"},
-		{"dynamic-amd64", "amd64", "dynamically linked"},
-		{"script", "amd64", "bad magic"},
-		{"nothing", "amd64", "no such file"},
-	} {
-		err := StaticProgram(filepath.Join(dir, tt.name), tt.goarch)
-		if tt.errContains == "" && err != nil || tt.errContains != "" && (err == nil || !strings.Contains(err.Error(), tt.errContains)) {
-			t.Errorf("StaticProgram(%s, %s) = %v, want an error containing %q", tt.name, tt.goarch, err, tt.errContains)
-		}
-	}
-}
-
 func TestFindInitFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "initrd")
-	mustWrite(t, bin, elfHeader(elf.EM_AARCH64, elf.PT_LOAD), 0o755)
+	mustWrite(t, bin, cpuarchtest.ELF(elf.ELFCLASS64, elf.ET_EXEC, elf.EM_AARCH64, 0x401000), 0o755)
 	t.Setenv("VIRTINIT_INIT_ARM64", bin)
 	if got, err := FindInit("arm64"); got != bin || err != nil {
 		t.Errorf("FindInit(arm64) = %q, %v; want %q from VIRTINIT_INIT_ARM64", got, err, bin)
