@@ -168,44 +168,24 @@ func parseArgs(args []string) (*options, error) {
 // rootTag is the virtiofs tag of ROOTFS, the default of /init.
 const rootTag = "rootfs"
 
-// addMount adds a share after checking its tag: /init mounts it at
-// /run/mnt/TAG and reads it from the kernel command line, so it must be a
-// plain word.
+// addMount adds a share after checking its tag by /init's rules: /init
+// mounts it at /run/mnt/TAG.
 func (o *options) addMount(tag, path string, ro bool) error {
-	if err := checkTag(tag); err != nil {
-		return err
+	option := "--mount"
+	if ro {
+		option = "--mount-ro"
 	}
 	if tag == rootTag {
-		return usagef("tag %q is ROOTFS's", tag)
+		return usagef("%s: tag %q is ROOTFS's", option, tag)
 	}
+	tags := []string{rootTag}
 	for _, m := range o.mounts {
-		if m.Tag == tag {
-			return usagef("tag %q given twice", tag)
-		}
+		tags = append(tags, m.Tag)
+	}
+	if err := vm.CheckTags(append(tags, tag)); err != nil {
+		return usagef("%s: %v", option, err)
 	}
 	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro})
-	return nil
-}
-
-// maxTag is the size of a virtio-fs tag (struct virtio_fs_config).
-const maxTag = 36
-
-func checkTag(tag string) error {
-	switch {
-	case tag == "":
-		return usagef("empty tag")
-	case len(tag) > maxTag:
-		return usagef("tag %q is longer than %d bytes", tag, maxTag)
-	case tag == "." || tag == "..":
-		return usagef("tag %q is not a directory name", tag)
-	case strings.ContainsAny(tag, "/\" \t\n"):
-		return usagef("tag %q contains '/', a quote or white space", tag)
-	}
-	for _, r := range tag {
-		if r < ' ' || r == 0x7f {
-			return usagef("tag %q contains a control character", tag)
-		}
-	}
 	return nil
 }
 

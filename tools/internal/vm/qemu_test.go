@@ -179,9 +179,9 @@ func TestNormalize(t *testing.T) {
 		{"missing kernel", Config{Kernel: kernel + ".no"}, "no such file"},
 		{"kernel a directory", Config{Kernel: dir}, "not a regular file"},
 		{"missing initrd", Config{Kernel: kernel, Initrd: kernel + ".no"}, "no such file"},
-		{"empty tag", Config{Kernel: kernel, Shares: []Share{{Path: dir}}}, "empty virtiofs tag"},
+		{"empty tag", Config{Kernel: kernel, Shares: []Share{{Path: dir}}}, `virtiofs tag "" is empty`},
 		{"long tag", Config{Kernel: kernel, Shares: []Share{{Tag: long, Path: dir}}}, "longer than 36"},
-		{"duplicate tag", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir}, {Tag: "a", Path: dir}}}, `"a" shared twice`},
+		{"duplicate tag", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir}, {Tag: "a", Path: dir}}}, `virtiofs tag "a" is given twice`},
 		{"missing share", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir + "/no"}}}, "no such file"},
 		{"share a file", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: kernel}}}, "not a directory"},
 	}

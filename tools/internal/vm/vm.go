@@ -398,16 +398,15 @@ func (c Config) normalize() (Config, error) {
 	if c.ConsoleLimit < 0 {
 		return c, fmt.Errorf("vm: console limit %d", c.ConsoleLimit)
 	}
-	seen := map[string]bool{}
+	tags := make([]string, len(c.Shares))
+	for i, s := range c.Shares {
+		tags[i] = s.Tag
+	}
+	if err := CheckTags(tags); err != nil {
+		return c, fmt.Errorf("vm: %w", err)
+	}
 	shares := make([]Share, len(c.Shares))
 	for i, s := range c.Shares {
-		if err := checkTag(s.Tag); err != nil {
-			return c, err
-		}
-		if seen[s.Tag] {
-			return c, fmt.Errorf("vm: tag %q shared twice", s.Tag)
-		}
-		seen[s.Tag] = true
 		abs, err := filepath.Abs(s.Path)
 		if err != nil {
 			return c, err
@@ -433,23 +432,6 @@ var memorySize = regexp.MustCompile(`^[1-9][0-9]*[KMGTkmgt]?$`)
 // mebibytes, or a number with a K, M, G or T suffix.
 func ValidMemory(size string) bool {
 	return memorySize.MatchString(size)
-}
-
-// maxTag is the size of the tag field of the virtio-fs device's
-// configuration (struct virtio_fs_config in linux/virtio_fs.h).
-const maxTag = 36
-
-// checkTag rejects a tag the device cannot carry.
-func checkTag(tag string) error {
-	switch {
-	case tag == "":
-		return errors.New("vm: empty virtiofs tag")
-	case len(tag) > maxTag:
-		return fmt.Errorf("vm: virtiofs tag %q is longer than %d bytes", tag, maxTag)
-	case strings.ContainsRune(tag, 0):
-		return fmt.Errorf("vm: virtiofs tag %q contains a NUL byte", tag)
-	}
-	return nil
 }
 
 // isTerminal tells whether r is a terminal.
