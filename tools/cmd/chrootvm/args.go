@@ -25,6 +25,7 @@ type options struct {
 	init      string
 	virtiofsd string // "" = vm's choice: $VIRTIOFSD, else the usual places
 	strip     bool   // --strip-signatures
+	noTune    bool   // --no-tune
 	debug     bool
 	help      bool
 
@@ -106,6 +107,7 @@ var flags = map[string]flagSpec{
 		return nil
 	}},
 	"--strip-signatures": {0, func(o *options, v []string) error { o.strip = true; return nil }},
+	"--no-tune":          {0, func(o *options, v []string) error { o.noTune = true; return nil }},
 	"--debug":            {0, func(o *options, v []string) error { o.debug = true; return nil }},
 	"--help":             {0, func(o *options, v []string) error { o.help = true; return nil }},
 	"-h":                 {0, func(o *options, v []string) error { o.help = true; return nil }},

@@ -80,6 +80,8 @@ Options:
                         virtio_mmio loads in 14 instead of 70 ms of guest
                         time), but the kernel is tainted, and a kernel
                         that enforces signatures refuses the modules
+  --no-tune             boot without the boot tuning listed below: slower,
+                        with every self-test and hardening of the kernel
   --debug               show the kernel's and /init's messages, the qemu and
                         virtiofsd command lines and what chrootvm decided
   -h, --help            show this help
@@ -144,7 +146,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if o.help {
-		io.WriteString(stdout, usage)
+		io.WriteString(stdout, usage+tuneHelp())
 		return 0
 	}
 	a := &app{stderr: stderr, debug: o.debug}
@@ -278,6 +280,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		Shares:    shares,
 		Virtiofsd: fsd.Path,
 		Memory:    o.memory,
+		Tune:      !o.noTune,
 		CPUs:      o.cpus,
 		NoReboot:  true,
 		Console:   console,

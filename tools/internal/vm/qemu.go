@@ -124,6 +124,8 @@ type plan struct {
 	sockets     []string // vhost-user socket of each share, in order
 	portSockets []string // socket of each of Config.Ports, in order
 	params      []string // kernel parameters in front of Config.Append
+	// machineOptions are more -machine properties, each after a comma.
+	machineOptions string
 }
 
 // qemuArgs composes qemu's command line, without the program name.
@@ -132,7 +134,7 @@ func qemuArgs(c Config, p plan) []string {
 	tr := transports[c.Transport]
 	a := []string{
 		"-nodefaults", "-no-user-config", "-display", "none",
-		"-machine", m.option,
+		"-machine", m.option + p.machineOptions,
 		"-accel", p.accel,
 		"-cpu", p.cpu,
 		"-smp", strconv.Itoa(c.CPUs),

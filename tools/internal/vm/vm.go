@@ -57,6 +57,7 @@ type Config struct {
 	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
 	CPUs      int       // default 1
 	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
+	Tune      bool      // the boot tuning: the Levers of the architecture and machine (tune.go)
 	NoReboot  bool      // -no-reboot: a guest reboot ends the VM
 	ExtraArgs []string  // appended to the qemu command line
 	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
@@ -139,7 +140,10 @@ var (
 // loaded host the guest's PIT calibration of the TSC fails; microvm has
 // neither HPET nor ACPI PM timer to recover and hangs, q35 recovers slowly;
 // and the IO-APIC timer check fails, a panic ("IO-APIC + timer doesn't
-// work!"). Both were seen here with two busy host threads.
+// work!"). Both were seen here with two busy host threads. Under Icount
+// the same two words, with the rate of the instruction counter's TSC.
+// With Tune, the tuning's kernel parameters (TuneParams) follow, and its
+// -machine properties join the machine's.
 //
 // On an error after qemu ran, the Result is returned too, with what the
 // guest printed.
@@ -172,11 +176,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if host, ok := cpuarch.Host(); ok && host.Name == a.Name && !c.Icount && KVMUsable() {
 		p.accel, p.cpu = "kvm", "host"
 	}
-	p.params = machines[c.Machine].params
-	tcgX86 := p.accel == "tcg" && !c.Icount && c.Arch == "x86_64"
+	var measureTSC bool
+	p.params, p.machineOptions, measureTSC = bootParams(c, p.accel)
 	var tsc chan int64
-	if tcgX86 {
-		p.params = append(p.params[:len(p.params):len(p.params)], "no_timer_check")
+	if measureTSC {
 		// Measured while the daemons start.
 		tsc = make(chan int64, 1)
 		go func() { tsc <- hostTSCkHz(tscWindow) }()
@@ -219,7 +222,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 	if tsc != nil {
 		if khz := <-tsc; khz > 0 {
-			p.params = append(p.params[:len(p.params):len(p.params)], fmt.Sprintf("tsc_early_khz=%d", khz))
+			p.params = append(p.params, fmt.Sprintf("tsc_early_khz=%d", khz))
 		} else {
 			log.printf("host TSC rate unknown: the guest calibrates its TSC against the PIT")
 		}
@@ -227,6 +230,33 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	args := qemuArgs(c, p)
 	log.printf("qemu command: %s", shellQuote(append([]string{qemu}, args...)))
 	return runQemu(ctx, c, qemu, args, daemons, ports, log)
+}
+
+// bootParams returns the kernel parameters Run puts in front of
+// c.Append, the -machine properties it adds to the machine's own, and
+// whether the host's TSC rate is to be measured and given as
+// tsc_early_khz= after the parameters (see Run).
+func bootParams(c Config, accel string) (params []string, machineOptions string, measureTSC bool) {
+	params = slices.Clone(machines[c.Machine].params)
+	if c.Tune {
+		params = append(params, TuneParams(c.Arch, c.Machine)...)
+		machineOptions = tuneMachineOptions(c.Arch, c.Machine)
+	}
+	if accel != "tcg" || c.Arch != "x86_64" {
+		return params, machineOptions, false
+	}
+	params = append(params, "no_timer_check")
+	if c.Icount {
+		// The same words as without Icount, so that a measured boot is
+		// the one chrootvm starts. With -icount shift=0 the guest's TSC
+		// counts virtual nanoseconds, one per instruction (qemu's
+		// cpu_get_ticks follows the instruction counter): 1 GHz exactly.
+		// Given the host's rate instead, the guest's clocks would run
+		// slow by the host's GHz and every time it reports would shrink
+		// by that factor.
+		return append(params, fmt.Sprintf("tsc_early_khz=%d", icountTSCkHz)), machineOptions, false
+	}
+	return params, machineOptions, true
 }
 
 // runQemu runs qemu to its end and tells what happened.
