@@ -22,11 +22,14 @@ type config struct {
 	init      string   // the program to exec in the new root
 	args      []string // the words after a lone "--"
 	debug     bool
-	emergency string   // "poweroff", "reboot" or "halt"
-	supervise string   // "" (exec as PID 1), "console", "ports" or "tty"
-	timeout   int      // seconds to wait for a virtiofs tag
-	words     []string // every word before "--": paramsFor looks there
-	env       []string // the kernel's environment for /init
+	emergency string // "poweroff", "reboot" or "halt"
+	supervise string // "" (exec as PID 1), "console", "ports" or "tty"
+	overlay   bool   // rd.overlay: the root is an overlay on a tmpfs
+	// overlaySize is rd.overlay=SIZE, the tmpfs's size= ("" its default).
+	overlaySize string
+	timeout     int      // seconds to wait for a virtiofs tag
+	words       []string // every word before "--": paramsFor looks there
+	env         []string // the kernel's environment for /init
 }
 
 // defaultConfig is what an empty command line means.
@@ -119,6 +122,11 @@ func parseCmdline(s string, c *config) error {
 			default:
 				return errorString(w + ": want console, ports or tty")
 			}
+		case "rd.overlay":
+			if hasVal && !validSize(val) {
+				return errorString(w + ": want a size like 512m, 2g or 25%")
+			}
+			c.overlay, c.overlaySize = true, val
 		case "rd.timeout":
 			n, ok := atoi(val)
 			if !ok {

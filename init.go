@@ -18,6 +18,8 @@ It reads the kernel command line:
   debug, rd.debug                             print every step with its time
   rd.emergency=poweroff|reboot|halt           after a fatal error (default poweroff)
   rd.timeout=SECONDS                          wait for a tag (default 10)
+  rd.overlay[=SIZE]                           the root writable: an overlay on a tmpfs of SIZE
+                                              (default half the memory); writes vanish
   rd.supervise[=console|ports|tty]            run the program as a child, then power off;
                                               its stdio on the console or on virtio-serial ports
   MODULE.PARAM=VALUE                          passed to modules loaded from the initrd

@@ -46,12 +46,17 @@ func switchRoot() error {
 	return nil
 }
 
-// moveMount moves the mount at from to to. The new root is read-only, so a
-// missing to cannot be created: from is then detached instead, and the
-// program runs without it. EINVAL means from is not a mount point: an
-// optional mount that failed earlier and was reported then.
+// moveMount moves the mount at from to to. A missing to is created where
+// the new root is writable (rd.overlay); on a read-only root it cannot
+// be, and from is then detached instead: the program runs without it.
+// EINVAL means from is not a mount point: an optional mount that failed
+// earlier and was reported then.
 func moveMount(from, to string) {
-	if fi, err := stat(atFDCWD, to, 0); err != 0 || !fi.isDir() {
+	fi, err := stat(atFDCWD, to, 0)
+	if err == unix.ENOENT && mkdirAll(to) == 0 {
+		fi, err = stat(atFDCWD, to, 0)
+	}
+	if err != 0 || !fi.isDir() {
 		err := sysPath(unix.SYS_UMOUNT2, from, unix.MNT_DETACH)
 		if err == 0 {
 			warn(to + " is not a directory in the new root: unmounted " + from)

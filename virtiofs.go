@@ -10,11 +10,18 @@ const (
 // virtiofsSysfs lists the virtio-fs devices with their tags (Linux 6.9+).
 var virtiofsSysfs = "/sys/fs/virtiofs"
 
-// mountShares mounts the root tag read-only at /sysroot, then each extra
-// tag at /run/mnt/TAG.
+// mountShares mounts the root tag read-only at /sysroot (with
+// rd.overlay, under an overlay there), then each extra tag at
+// /run/mnt/TAG.
 func mountShares(c *config) error {
 	deadline := now() + int64(c.timeout)*1e6
-	if err := mountVirtiofs(c.rootTag, sysroot, true, deadline); err != nil {
+	var err error
+	if c.overlay {
+		err = mountOverlayRoot(c, deadline)
+	} else {
+		err = mountVirtiofs(c.rootTag, sysroot, true, deadline)
+	}
+	if err != nil {
 		return err
 	}
 	for _, s := range c.shares {
