@@ -59,11 +59,18 @@ var devLinks = []struct{ path, target string }{
 // Without tmp, /tmp must be neither mounted nor present.
 func basicPlan(pl *plan, rootTag string, withTmp bool) {
 	pl.add("pid1", "pid1")
+	pl.add("root", "mount", "/", "virtiofs", "ro", "-", rootTag)
+	pl.add("root-erofs", "erofs", "/checker-was-here")
+	apiPlan(pl, withTmp)
+}
+
+// apiPlan adds the checks of basicPlan that do not depend on the root or
+// on being PID 1: the working directory, fds, PATH, the API mounts,
+// device nodes and links, the checker's share and a shell from the root.
+func apiPlan(pl *plan, withTmp bool) {
 	pl.add("cwd", "cwd", "/")
 	pl.add("fds", "fds")
 	pl.add("path", "envset", "PATH")
-	pl.add("root", "mount", "/", "virtiofs", "ro", "-", rootTag)
-	pl.add("root-erofs", "erofs", "/checker-was-here")
 	for _, m := range apiMounts {
 		if m.dir == "/tmp" && !withTmp {
 			pl.add("tmp-notmounted", "notmounted", "/tmp")
@@ -140,6 +147,9 @@ func TestBoot(t *testing.T) {
 		{"osbuild", testOsbuild, x86Kernels},
 		{"no-tmp", testNoTmp, allKernels},
 		{"corrupt-module", testCorruptModule, []string{"6.1"}},
+		// rd.overlay under both ways of running the program.
+		{"overlay", func(t *testing.T, k kernel) { testOverlay(t, k, false) }, []string{"6.1", "arm64-6.1"}},
+		{"overlay-supervised", func(t *testing.T, k kernel) { testOverlay(t, k, true) }, []string{"6.12"}},
 	}
 	for _, f := range failures {
 		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels})
@@ -401,6 +411,15 @@ var failures = []failure{
 		name:    "missing-init",
 		cmdline: "init=/bin/missing",
 		want:    []string{"/bin/missing", "no such file or directory"},
+		action:  "initrd: powering off (rd.emergency=poweroff)",
+		end:     vm.EndPowerOff,
+	},
+	{
+		// rd.overlay with an initrd without the overlay module (a
+		// module on every kernel here).
+		name:    "overlay-no-module",
+		cmdline: "rd.overlay init=/bin/sh",
+		want:    []string{"mount overlay on /sysroot: no such device", "put the overlay module into the initrd (mkvirtinitrd --overlay)"},
 		action:  "initrd: powering off (rd.emergency=poweroff)",
 		end:     vm.EndPowerOff,
 	},

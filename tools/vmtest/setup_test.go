@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,13 +221,16 @@ func makeRootfs(dir, busybox string, withTmp bool) error {
 // temporary directory.
 func buildInitrd(t *testing.T, k kernel, extra ...initrd.File) string {
 	t.Helper()
+	return buildInitrdOpts(t, k, initrd.Options{Extra: extra})
+}
+
+// buildInitrdOpts is buildInitrd with more options: o completed with k's
+// /init, modules and transport.
+func buildInitrdOpts(t *testing.T, k kernel, o initrd.Options) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "initrd")
-	_, err := initrd.WriteFile(path, initrd.Options{
-		Init:       k.guest.init,
-		ModulesDir: k.modules,
-		Transport:  k.guest.transport,
-		Extra:      extra,
-	})
+	o.Init, o.ModulesDir, o.Transport = k.guest.init, k.modules, k.guest.transport
+	_, err := initrd.WriteFile(path, o)
 	if err != nil {
 		t.Fatalf("initrd.WriteFile(%s): %v", path, err)
 	}
@@ -241,6 +245,11 @@ type plan struct {
 
 func (p *plan) add(id, kind string, args ...string) {
 	p.lines = append(p.lines, append([]string{id, kind}, args...))
+}
+
+// drop removes the check id.
+func (p *plan) drop(id string) {
+	p.lines = slices.DeleteFunc(p.lines, func(l []string) bool { return l[0] == id })
 }
 
 func (p *plan) ids() []string {

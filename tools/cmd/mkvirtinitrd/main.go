@@ -35,6 +35,10 @@ left as it was.
 Options:
   --module NAME           also include module NAME and its dependencies
                           (repeatable)
+  --overlay               also include the overlay filesystem's module (the
+                          same as --module overlay), for /init's rd.overlay:
+                          a writable root whose writes go to a tmpfs and
+                          vanish with the VM
   --transport pci|mmio|both
                           virtio transport module(s): virtio_pci (default),
                           virtio_mmio, or both
@@ -111,6 +115,9 @@ func parseArgs(args []string) (*config, error) {
 				}
 				c.opts.Modules = append(c.opts.Modules, v)
 			}
+		case "--overlay":
+			err = noValue()
+			c.opts.Modules = append(c.opts.Modules, initrd.OverlayModule)
 		case "--transport":
 			var v string
 			if v, err = takeValue(); err == nil {

@@ -23,6 +23,8 @@ func TestParseArgs(t *testing.T) {
 			&config{opts: initrd.Options{Init: "init", ModulesDir: "mods"}, output: "out"}},
 		{[]string{"--module", "virtio_blk", "--module=vfat", "-m", "ext4", "init", "mods", "out"},
 			&config{opts: initrd.Options{Init: "init", ModulesDir: "mods", Modules: []string{"virtio_blk", "vfat", "ext4"}}, output: "out"}},
+		{[]string{"--overlay", "init", "mods", "out"},
+			&config{opts: initrd.Options{Init: "init", ModulesDir: "mods", Modules: []string{"overlay"}}, output: "out"}},
 		{[]string{"init", "--transport", "mmio", "mods", "--compress=zstd", "out", "--strip-signatures", "-v"},
 			&config{opts: initrd.Options{Init: "init", ModulesDir: "mods", Transport: "mmio", Compress: "zstd", StripSignatures: true}, output: "out", verbose: true}},
 		{[]string{"--transport=both", "--compress", "gzip", "--", "-init", "mods", "out"},
@@ -38,6 +40,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"init", "mods", "out", "extra"}, nil},
 		{[]string{"--bogus", "init", "mods", "out"}, nil},
 		{[]string{"--module"}, nil},
+		{[]string{"--overlay=yes", "init", "mods", "out"}, nil},
 		{[]string{"--module=", "init", "mods", "out"}, nil},
 		{[]string{"--transport", "usb", "init", "mods", "out"}, nil},
 		{[]string{"--compress", "lz4", "init", "mods", "out"}, nil},
@@ -123,6 +126,12 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\n"), 0o644)
+	// A kernel with overlay built in.
+	modsOverlay := filepath.Join(dir, "6.6.7")
+	if err := os.MkdirAll(modsOverlay, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(modsOverlay, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\nkernel/fs/overlayfs/overlay.ko\n"), 0o644)
 	out := filepath.Join(dir, "out.img")
 	env := func(epoch string) func(string) string {
 		return func(k string) string {
@@ -151,6 +160,8 @@ func TestRun(t *testing.T) {
 		{"output in a missing directory", []string{init, mods, filepath.Join(dir, "nodir", "out.img")}, "", 1, "", "nodir/out.img: no such file", false},
 		{"output is a directory", []string{init, mods, dir}, "", 1, "", dir + ": is a directory", false},
 		{"unknown module", []string{"--module", "virtio_blk", init, mods, out}, "", 1, "", "virtio_blk not found", false},
+		{"overlay missing", []string{"--overlay", init, mods, out}, "", 1, "", "overlay not found", false},
+		{"overlay built in", []string{"-v", "--overlay", init, modsOverlay, out}, "", 0, "", "built in: overlay", true},
 		{"mmio missing", []string{"--transport", "mmio", init, mods, out}, "", 1, "", "virtio_mmio not found", false},
 		{"ok", []string{"-v", init, mods, out}, "1700000000", 0, "", "built in: virtiofs", true},
 	}

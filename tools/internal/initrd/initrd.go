@@ -82,6 +82,10 @@ func ArgvFile(argv []string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// OverlayModule is the overlay filesystem's module (fs/overlayfs,
+// CONFIG_OVERLAY_FS), which /init's rd.overlay needs.
+const OverlayModule = "overlay"
+
 // Transports maps --transport values to the virtio transport modules.
 var Transports = map[string][]string{
 	"pci":  {"virtio_pci"},

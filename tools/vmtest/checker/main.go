@@ -49,6 +49,9 @@
 //	                                      tags so; run as the initramfs's
 //	                                      init, the checker needs /proc)
 //	run PROG ARG...                       PROG runs and exits with status 0
+//	enospc PATH                           writing PATH in 1 MiB pieces ends
+//	                                      in ENOSPC (within 1 GiB); PATH is
+//	                                      removed again
 package main
 
 import (
@@ -334,6 +337,11 @@ func run(c check) (string, error) {
 			return "", fmt.Errorf("mount %s %s on %s: %w", fstype, source, dir, err)
 		}
 		return "mounted", nil
+	case "enospc":
+		if err := want(1); err != nil {
+			return "", err
+		}
+		return fillUp(c.args[0])
 	case "run":
 		if len(c.args) == 0 {
 			return "", errors.New("run wants a program")
@@ -506,4 +514,31 @@ func checkTags(want []string) (string, error) {
 		return "", fmt.Errorf("tags %q, want %q", got, want)
 	}
 	return strings.Join(got, " "), nil
+}
+
+// fillUp writes path until its filesystem is full and wants ENOSPC, not
+// a hang or another error; then it removes path.
+func fillUp(path string) (string, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	buf := bytes.Repeat([]byte{0x5a}, 1<<20)
+	var n int64
+	for n < 1<<30 {
+		var w int
+		w, err = f.Write(buf)
+		n += int64(w)
+		if err != nil {
+			break
+		}
+	}
+	f.Close()
+	if rerr := os.Remove(path); rerr != nil && err == nil {
+		err = rerr
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		return "", fmt.Errorf("wrote %d bytes to %s: %v, want ENOSPC", n, path, err)
+	}
+	return fmt.Sprintf("ENOSPC after %d bytes", n), nil
 }
