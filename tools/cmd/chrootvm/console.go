@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"io"
 	"strings"
+
+	"virtinit/tools/internal/vm"
 )
 
-// endReports begin the kernel's report of a normal end of the guest:
-// PID 1 exited, or the guest powered off or rebooted by itself. The
-// kernel prints them at KERN_EMERG, past "quiet", and after a panic a
-// stack dump follows.
-var endReports = []string{
-	"Kernel panic - not syncing: Attempted to kill init!",
-	"reboot: Power down",
-	"reboot: Restarting system",
-}
+// endReports begin the kernel's report of a normal end of the guest, as
+// vm knows them. The kernel prints them at KERN_EMERG, past "quiet", and
+// after a panic a stack dump follows.
+var endReports = vm.NormalEndReports()
 
 // quietEnd passes the guest's console through to w, but drops everything
 // from the kernel's report of a normal end on, so that chrootvm's output
