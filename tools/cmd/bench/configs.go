@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"virtinit/tools/internal/cpuarch"
+	"virtinit/tools/internal/vm"
 )
 
 // share is one virtiofs tag of a configuration and how /init mounts it.
@@ -105,32 +107,44 @@ func (c configuration) console() string {
 const stampPath = "/stamp"
 
 // cmdline is the kernel command line of a configuration. extra is added
-// at the end (rd.debug for the phase boot).
+// at the end (rd.debug for the phase boot). checkCmdline has made sure
+// the kernel takes it.
 func (c configuration) cmdline(extra string) string {
-	var w []string
-	if c.osbuild {
+	line, _ := c.composeCmdline(extra)
+	return line
+}
+
+// checkCmdline makes sure that the kernel takes the configuration's
+// command line, with the words -append added.
+func (c configuration) checkCmdline() error {
+	_, err := c.composeCmdline("rd.debug")
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return nil
+}
+
+func (c configuration) composeCmdline(extra string) (string, error) {
+	line := vm.Cmdline{
+		Console: c.console(),
 		// osbuild's own words, with the benchmark's program as init=.
-		w = []string{"console=" + c.console(), "quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", "root=rootfs", "ro"}
-	} else {
-		w = []string{"console=" + c.console(), "quiet", "panic=-1", "rootfs=rootfs"}
+		Extra:  vm.OsbuildWords(),
+		Init:   stampPath,
+		Append: []string{c.append, extra},
+	}
+	if !c.osbuild {
+		line.Extra = []string{"quiet", "panic=-1"}
 	}
 	for _, s := range c.shares {
-		switch {
-		case s.root:
-		case s.readOnly:
-			w = append(w, "mount-ro="+s.tag)
-		default:
-			w = append(w, "mount="+s.tag)
+		if s.root {
+			if !c.osbuild {
+				line.RootTag = s.tag
+			}
+			continue
 		}
+		line.Shares = append(line.Shares, vm.Share{Tag: s.tag, ReadOnly: s.readOnly})
 	}
-	w = append(w, "init="+stampPath)
-	if c.append != "" {
-		w = append(w, c.append)
-	}
-	if extra != "" {
-		w = append(w, extra)
-	}
-	return strings.Join(w, " ")
+	return line.String()
 }
 
 // deterministic are the qemu arguments that, with -icount, make a boot

@@ -96,6 +96,10 @@ func run(ctx context.Context, o options) error {
 	kernels := map[string]kernel{}
 	arches := map[string]bool{}
 	for _, c := range configs {
+		c.append = o.append
+		if err := c.checkCmdline(); err != nil {
+			return err
+		}
 		arches[c.goarch()] = true
 		if _, ok := kernels[c.kernelKey()]; ok {
 			continue
