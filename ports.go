@@ -59,14 +59,16 @@ func openPorts(c *config) error {
 		if err != nil {
 			return err
 		}
+		var fd int
 		if p.slot == 3 {
-			if dev, err = portTTY(p.name); err != nil {
-				return err
-			}
+			dev, fd, err = portTTY(p.name, p.flags|unix.O_CLOEXEC)
+		} else if f, errno := open(dev, p.flags|unix.O_CLOEXEC); errno != 0 {
+			err = fail("open port "+p.name, dev, errno)
+		} else {
+			fd = f
 		}
-		fd, errno := open(dev, p.flags|unix.O_CLOEXEC)
-		if errno != 0 {
-			return fail("open port "+p.name, dev, errno)
+		if err != nil {
+			return err
 		}
 		debugf(t, "port", p.name, dev)
 		switch p.slot {
@@ -111,29 +113,37 @@ func waitPort(name string, deadline int64) (string, error) {
 	}
 }
 
-// portTTY returns the terminal of the virtconsole port name. No link in
+// portTTY opens the terminal of the virtconsole port name. No link in
 // sysfs leads from a port to its hvc terminal (hvc registers the tty
-// without a parent device); hvc numbers its terminals from 0 in the order
-// they are made, so with one virtconsole port it is hvc0, and more than
-// one hvc terminal cannot be told apart.
-func portTTY(name string) (string, error) {
+// without a parent device), and /sys/class/tty lists every hvc terminal
+// the driver could have (hvc0-hvc7); but opening one that no console
+// backs fails with ENODEV (hvc_install). So the one that opens is the
+// port's, if it is the only one.
+func portTTY(name string, flags int) (string, int, error) {
 	ttys, errno := readDirNames(ttysDir)
 	if errno != 0 {
-		return "", fail("read", ttysDir, errno)
+		return "", 0, fail("read", ttysDir, errno)
 	}
-	hvc := ""
+	dev, fd := "", -1
 	for _, t := range ttys {
-		if len(t) > 3 && t[:3] == "hvc" {
-			if hvc != "" {
-				return "", errorString("port " + name + ": terminals " + hvc + " and " + t + ": cannot tell which is the port's (give the VM one virtconsole)")
-			}
-			hvc = t
+		if len(t) <= 3 || t[:3] != "hvc" {
+			continue
 		}
+		f, errno := open("/dev/"+t, flags)
+		if errno != 0 {
+			continue // ENODEV: no console behind it
+		}
+		if fd >= 0 {
+			closeFD(f)
+			closeFD(fd)
+			return "", 0, errorString("port " + name + ": " + dev + " and /dev/" + t + " both open: cannot tell which is the port's (give the VM one virtconsole)")
+		}
+		dev, fd = "/dev/"+t, f
 	}
-	if hvc == "" {
-		return "", errorString("port " + name + " has no hvc terminal: it must be a virtconsole port")
+	if fd < 0 {
+		return "", 0, errorString("port " + name + " has no hvc terminal that opens: it must be a virtconsole port")
 	}
-	return "/dev/" + hvc, nil
+	return dev, fd, nil
 }
 
 // pollFD is ppoll(2)'s one descriptor.
