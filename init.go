@@ -51,9 +51,7 @@ func main() {
 	}
 	ensureConsole() // again: now there is a devtmpfs /dev/console
 	// Warnings and errors go to the kernel log too.
-	if fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC); err == 0 {
-		kmsgFD = fd
-	}
+	openKmsg()
 	makeDevNodes()
 
 	cmdline, err := readFile(cmdlinePath)
@@ -99,11 +97,7 @@ func main() {
 // fatal prints err and ends the machine as rd.emergency says. It never
 // returns: PID 1 must not exit, or the kernel panics without saying why.
 func fatal(c *config, err error) {
-	line := "initrd: " + err.Error() + "\n"
-	write(1, line)
-	if kmsgFD > 0 {
-		write(kmsgFD, "<2>"+line) // KERN_CRIT
-	}
+	logLine(2, "initrd: "+err.Error()+"\n") // KERN_CRIT
 	writeStatus(c, "fatal "+err.Error())
 	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
 	switch c.emergency {

@@ -48,9 +48,15 @@ func (e errorString) Error() string { return string(e) }
 
 // The logger writes to the console (fd 1, which ensureConsole opens on
 // /dev/console) and, for warnings and fatal errors, also to /dev/kmsg so
-// the message lands in the kernel log that a later `dmesg` shows.
+// the message lands in the kernel log that a later `dmesg` shows. The
+// kernel prints a record of the log on the console itself when its level
+// is below console_loglevel (or with ignore_loglevel): such a message
+// would appear twice there, so it is not copied to the log. The console
+// write is the one kept: /dev/kmsg drops what comes faster than its rate
+// limit (printk.devkmsg), and says nothing.
 var (
-	kmsgFD int // /dev/kmsg once devtmpfs is mounted; 0 (the console) before
+	kmsgFD       int // /dev/kmsg once devtmpfs is mounted; 0 (the console) before
+	consoleLevel int // console_loglevel: the kernel prints log records below it on the console
 
 	// debugOn is set by the `debug` command-line word. Until the command
 	// line is read (debugKnown), debugf keeps its lines in debugEarly:
@@ -59,14 +65,54 @@ var (
 	debugEarly          string
 )
 
+// Paths of the kernel's console log level, package variables for tests.
+var (
+	printkPath         = "/proc/sys/kernel/printk"
+	ignoreLoglevelPath = "/sys/module/printk/parameters/ignore_loglevel"
+)
+
+// openKmsg opens /dev/kmsg and reads which levels the kernel prints on
+// the console.
+func openKmsg() {
+	fd, err := open("/dev/kmsg", unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != 0 {
+		return
+	}
+	kmsgFD = fd
+	printk, _ := readFile(printkPath)
+	ignore, _ := readFile(ignoreLoglevelPath)
+	consoleLevel = parseConsoleLevel(printk, ignore)
+}
+
+// parseConsoleLevel returns the level below which the kernel prints a
+// log record on the console: console_loglevel, the first field of
+// /proc/sys/kernel/printk, or above every level when ignore_loglevel is
+// Y. 0 (copy everything to the log) when unknown.
+func parseConsoleLevel(printk, ignoreLoglevel string) int {
+	if ignoreLoglevel != "" && ignoreLoglevel[0] == 'Y' {
+		return 8 // KERN_DEBUG is 7
+	}
+	i := 0
+	for i < len(printk) && printk[i] >= '0' && printk[i] <= '9' {
+		i++
+	}
+	n, _ := atoi(printk[:i])
+	return n
+}
+
+// logLine prints line, which ends in a newline, on the console, and in
+// the kernel log at level (2 KERN_CRIT, 4 KERN_WARNING) unless the kernel
+// prints it on the console too.
+func logLine(level int, line string) {
+	write(1, line)
+	if kmsgFD > 0 && level >= consoleLevel {
+		write(kmsgFD, "<"+itoa(int64(level))+">"+line)
+	}
+}
+
 // warn prints a message that does not stop the boot.
 func warn(msg string) {
-	line := "initrd: " + msg + "\n"
-	write(1, line)
-	if kmsgFD > 0 {
-		// <4> is KERN_WARNING; the kernel adds its own timestamp.
-		write(kmsgFD, "<4>"+line)
-	}
+	logLine(4, "initrd: "+msg+"\n")
 }
 
 // warnErr prints a failed operation that does not stop the boot.

@@ -217,3 +217,21 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConsoleLevel(t *testing.T) {
+	for _, tt := range []struct {
+		printk, ignore string
+		want           int
+	}{
+		{"4\t4\t1\t7\n", "N\n", 4}, // quiet
+		{"7\t4\t1\t7\n", "N\n", 7}, // the default
+		{"10\t4\t1\t7\n", "", 10},  // debug
+		{"7\t4\t1\t7\n", "Y\n", 8}, // ignore_loglevel: every level
+		{"", "", 0},                // unknown: copy everything
+		{"x", "N", 0},
+	} {
+		if got := parseConsoleLevel(tt.printk, tt.ignore); got != tt.want {
+			t.Errorf("parseConsoleLevel(%q, %q) = %d, want %d", tt.printk, tt.ignore, got, tt.want)
+		}
+	}
+}

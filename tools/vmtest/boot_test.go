@@ -389,6 +389,16 @@ func testCorruptModule(t *testing.T, k kernel) {
 		t.Errorf("no initrd: line naming the corrupt module")
 	}
 	t.Logf("console: %s", line)
+	expectOnce(t, res.Output, line)
+}
+
+// expectOnce fails t unless an initrd: line appears once on the console:
+// not again as the kernel's echo of its copy in the kernel log.
+func expectOnce(t *testing.T, out []byte, line string) {
+	t.Helper()
+	if n := bytes.Count(out, []byte(line)); line != "" && n != 1 {
+		t.Errorf("%q appears %d times on the console, want once", line, n)
+	}
 }
 
 // failure is a boot /init cannot complete: it must print a line naming
@@ -472,6 +482,7 @@ func testFailure(t *testing.T, k kernel, f failure) {
 		t.Errorf("no initrd: line holding all of %q", want)
 	}
 	t.Logf("console: %s", line)
+	expectOnce(t, res.Output, line)
 	if !bytes.Contains(res.Output, []byte(f.action)) {
 		t.Errorf("no %q line", f.action)
 	}
