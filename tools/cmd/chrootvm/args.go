@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/vm"
 )
 
@@ -61,15 +63,15 @@ var flags = map[string]flagSpec{
 		return err
 	}},
 	"--machine": {1, func(o *options, v []string) error {
-		if v[0] != "microvm" && v[0] != "q35" && v[0] != "virt" {
-			return usagef("--machine %q: want microvm, q35 or virt", v[0])
+		if !slices.Contains(machineNames(), v[0]) {
+			return usagef("--machine %q: want %s", v[0], strings.Join(machineNames(), ", "))
 		}
 		o.machine = v[0]
 		return nil
 	}},
 	"--transport": {1, func(o *options, v []string) error {
-		if v[0] != "mmio" && v[0] != "pci" {
-			return usagef("--transport %q: want mmio or pci", v[0])
+		if !slices.Contains(vm.TransportNames(), v[0]) {
+			return usagef("--transport %q: want %s", v[0], strings.Join(vm.TransportNames(), " or "))
 		}
 		o.transport = v[0]
 		return nil
@@ -189,6 +191,16 @@ func (o *options) addMount(tag, path string, ro bool) error {
 	}
 	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro})
 	return nil
+}
+
+// machineNames are the machines of every architecture, as vm knows them.
+func machineNames() []string {
+	var names []string
+	for _, a := range cpuarch.Names() {
+		names = append(names, vm.MachineNames(a)...)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // parseTimeout reads a Go duration ("90s", "2m") or a number of seconds.

@@ -174,6 +174,8 @@ func TestChooseMachine(t *testing.T) {
 		{"x86_64", "q35", "mmio", "loadable", "", "", "--machine q35 cannot have x86_64 virtio-mmio devices (it takes --machine microvm)"},
 		{"x86_64", "microvm", "pci", "loadable", "", "", "--machine microvm cannot"},
 		{"x86_64", "virt", "", "loadable", "", "", "--machine virt cannot"},
+		{"x86_64", "pc", "", "loadable", "pc", "pci", ""},
+		{"x86_64", "pc", "mmio", "loadable", "", "", "--machine pc cannot have x86_64 virtio-mmio devices (it takes --machine microvm)"},
 		{"x86_64", "", "", "missing", "", "", "module tree"},
 		{"aarch64", "", "", "loadable", "virt", "mmio", ""},
 		{"aarch64", "", "", "builtin", "virt", "mmio", ""},

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -54,10 +55,10 @@ Options:
                         tree of the same KVER next to the kernel or in ROOTFS)
   --arch x86_64|aarch64 the architecture to emulate (default: the kernel's,
                         read from its image; else that of ROOTFS's programs)
-  --machine microvm|q35|virt
+  --machine microvm|q35|pc|virt
                         the qemu machine (x86_64: microvm where the kernel
                         has virtio_mmio, built in or as a module, else q35;
-                        aarch64: virt)
+                        pc only when asked for; aarch64: virt)
   --transport mmio|pci  the virtiofs devices' bus (default: mmio where the
                         kernel has virtio_mmio, else pci); on x86_64, mmio
                         means microvm and pci q35
@@ -342,7 +343,8 @@ func (a *app) kernel(o *options, rootfs string) (kernel, int) {
 // virtio_mmio, built in or as a module. A kernel without a module tree is
 // taken to have it only when it is asked for.
 func chooseMachine(arch, machine, transport, modules string) (string, string, error) {
-	mmio := machine == "microvm" || transport == "mmio"
+	// A machine with virtio-mmio only (microvm) asks for it too.
+	mmio := transport == "mmio" || slices.Equal(vm.MachineTransports(machine), []string{"mmio"})
 	if modules != "" {
 		builtin, loadable, err := initrd.ModuleAvailable(modules, "virtio_mmio")
 		if err != nil {
@@ -351,29 +353,26 @@ func chooseMachine(arch, machine, transport, modules string) (string, string, er
 		mmio = builtin || loadable
 	}
 	if transport == "" {
-		switch {
-		case machine == "microvm":
+		switch ts := vm.MachineTransports(machine); {
+		case len(ts) == 1:
+			transport = ts[0]
+		case mmio:
 			transport = "mmio"
-		case machine == "q35" || !mmio:
-			transport = "pci"
 		default:
-			transport = "mmio"
+			transport = "pci"
 		}
 	}
 	if transport == "mmio" && !mmio {
 		return "", "", fmt.Errorf("the kernel of %s has no virtio_mmio, which microvm and --transport mmio need; use --transport pci", modules)
 	}
-	// The machine of each architecture and transport.
-	want := map[[2]string]string{
-		{"x86_64", "mmio"}:  "microvm",
-		{"x86_64", "pci"}:   "q35",
-		{"aarch64", "mmio"}: "virt",
-		{"aarch64", "pci"}:  "virt",
-	}[[2]string{arch, transport}]
-	if machine != "" && machine != want {
+	want := vm.MachineFor(arch, transport)
+	if machine == "" {
+		return want, transport, nil
+	}
+	if !slices.Contains(vm.MachineNames(arch), machine) || !slices.Contains(vm.MachineTransports(machine), transport) {
 		return "", "", usagef("--machine %s cannot have %s virtio-%s devices (it takes --machine %s)", machine, arch, transport, want)
 	}
-	return want, transport, nil
+	return machine, transport, nil
 }
 
 // status reports how the VM ended and turns it into chrootvm's exit

@@ -97,6 +97,16 @@ func MachineTransports(machine string) []string {
 	return slices.Clone(machines[machine].transports)
 }
 
+// TransportNames lists the virtio transports Run knows.
+func TransportNames() []string {
+	var names []string
+	for name := range transports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // MachineFor is the machine for an architecture and a virtio transport:
 // the architecture's default machine where it has that transport, else
 // the machine whose default the transport is (x86_64: pci on q35, mmio on
