@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -21,7 +22,7 @@ import (
 func parseArch(s string) (string, error) {
 	a, ok := cpuarch.Lookup(s)
 	if !ok {
-		return "", usagef("--arch %q: want %s", s, strings.Join(cpuarch.Names(), " or "))
+		return "", cli.Usagef("--arch %q: want %s", s, strings.Join(cpuarch.Names(), " or "))
 	}
 	return a.Name, nil
 }

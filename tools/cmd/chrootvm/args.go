@@ -1,13 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/vm"
 )
@@ -36,15 +36,6 @@ type options struct {
 	args    []string // the program's arguments
 }
 
-// usageError is an error in the arguments: chrootvm exits with exitUsage.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error {
-	return &usageError{fmt.Sprintf(format, a...)}
-}
-
 // flagSpec describes one option: how many values it takes and where they
 // go.
 type flagSpec struct {
@@ -64,21 +55,21 @@ var flags = map[string]flagSpec{
 	}},
 	"--machine": {1, func(o *options, v []string) error {
 		if !slices.Contains(machineNames(), v[0]) {
-			return usagef("--machine %q: want %s", v[0], strings.Join(machineNames(), ", "))
+			return cli.Usagef("--machine %q: want %s", v[0], strings.Join(machineNames(), ", "))
 		}
 		o.machine = v[0]
 		return nil
 	}},
 	"--transport": {1, func(o *options, v []string) error {
 		if !slices.Contains(vm.TransportNames(), v[0]) {
-			return usagef("--transport %q: want %s", v[0], strings.Join(vm.TransportNames(), " or "))
+			return cli.Usagef("--transport %q: want %s", v[0], strings.Join(vm.TransportNames(), " or "))
 		}
 		o.transport = v[0]
 		return nil
 	}},
 	"--memory": {1, func(o *options, v []string) error {
 		if !vm.ValidMemory(v[0]) {
-			return usagef("--memory %q: want a size like 512M or 2G", v[0])
+			return cli.Usagef("--memory %q: want a size like 512M or 2G", v[0])
 		}
 		o.memory = v[0]
 		return nil
@@ -86,7 +77,7 @@ var flags = map[string]flagSpec{
 	"--cpus": {1, func(o *options, v []string) error {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 {
-			return usagef("--cpus %q: want a number of CPUs, at least 1", v[0])
+			return cli.Usagef("--cpus %q: want a number of CPUs, at least 1", v[0])
 		}
 		o.cpus = n
 		return nil
@@ -103,7 +94,7 @@ var flags = map[string]flagSpec{
 	"--init":   {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
 	"--virtiofsd": {1, func(o *options, v []string) error {
 		if v[0] == "" {
-			return usagef("--virtiofsd needs a program")
+			return cli.Usagef("--virtiofsd needs a program")
 		}
 		o.virtiofsd = v[0]
 		return nil
@@ -133,17 +124,17 @@ func parseArgs(args []string) (*options, error) {
 		name, value, hasValue := strings.Cut(a, "=")
 		spec, ok := flags[name]
 		if !ok {
-			return nil, usagef("unknown option %s", name)
+			return nil, cli.Usagef("unknown option %s", name)
 		}
 		var values []string
 		switch {
 		case hasValue && spec.values != 1:
-			return nil, usagef("%s takes %d values, not %s=VALUE", name, spec.values, name)
+			return nil, cli.Usagef("%s takes %d values, not %s=VALUE", name, spec.values, name)
 		case hasValue:
 			values = []string{value}
 		default:
 			if len(args)-i-1 < spec.values {
-				return nil, usagef("%s needs %d value(s)", name, spec.values)
+				return nil, cli.Usagef("%s needs %d value(s)", name, spec.values)
 			}
 			values = args[i+1 : i+1+spec.values]
 			i += spec.values
@@ -157,7 +148,7 @@ func parseArgs(args []string) (*options, error) {
 		return o, nil
 	}
 	if i >= len(args) {
-		return nil, usagef("no ROOTFS")
+		return nil, cli.Usagef("no ROOTFS")
 	}
 	o.rootfs = args[i]
 	if i+1 < len(args) {
@@ -180,14 +171,14 @@ func (o *options) addMount(tag, path string, ro bool) error {
 		option = "--mount-ro"
 	}
 	if tag == rootTag {
-		return usagef("%s: tag %q is ROOTFS's", option, tag)
+		return cli.Usagef("%s: tag %q is ROOTFS's", option, tag)
 	}
 	tags := []string{rootTag}
 	for _, m := range o.mounts {
 		tags = append(tags, m.Tag)
 	}
 	if err := vm.CheckTags(append(tags, tag)); err != nil {
-		return usagef("%s: %v", option, err)
+		return cli.Usagef("%s: %v", option, err)
 	}
 	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro})
 	return nil
@@ -209,12 +200,12 @@ func parseTimeout(s string) (time.Duration, error) {
 	if err != nil {
 		secs, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || math.IsNaN(secs) || secs > 1e9 {
-			return 0, usagef("--timeout %q: want a duration like 90s or 2m, or seconds", s)
+			return 0, cli.Usagef("--timeout %q: want a duration like 90s or 2m, or seconds", s)
 		}
 		d = time.Duration(secs * float64(time.Second))
 	}
 	if d <= 0 {
-		return 0, usagef("--timeout %q: want a positive duration", s)
+		return 0, cli.Usagef("--timeout %q: want a positive duration", s)
 	}
 	return d, nil
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/vm"
 )
 
@@ -81,8 +81,7 @@ func TestParseArgsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(tt.args)
-		var ue *usageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+		if !cli.IsUsage(err) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseArgs(%q) = %v, want a usage error containing %q", tt.args, err, tt.want)
 		}
 	}

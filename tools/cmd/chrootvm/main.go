@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
@@ -26,9 +27,9 @@ import (
 // Exit statuses of chrootvm's own, besides the program's. They follow
 // chroot(1) and timeout(1) where those have one.
 const (
-	exitUsage         = 2   // bad arguments
-	exitNoRootfs      = 120 // ROOTFS or a --mount directory is missing
-	exitNoKernel      = 121 // no kernel found, or --kernel/--modules missing
+	exitUsage         = cli.ExitUsage // bad arguments
+	exitNoRootfs      = 120           // ROOTFS or a --mount directory is missing
+	exitNoKernel      = 121           // no kernel found, or --kernel/--modules missing
 	exitNoQemu        = 122
 	exitNoVirtiofsd   = 123
 	exitTimeout       = 124 // as timeout(1)
@@ -143,8 +144,7 @@ func (a *app) debugf(format string, args ...any) {
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseArgs(argv)
 	if err != nil {
-		fmt.Fprintf(stderr, "chrootvm: %v\nTry 'chrootvm --help'.\n", err)
-		return exitUsage
+		return cli.ReportUsage(stderr, "chrootvm", err)
 	}
 	if o.help {
 		io.WriteString(stdout, usage+tuneHelp())
@@ -200,7 +200,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	machine, transport, err := chooseMachine(guest, o.machine, o.transport, k.modules)
 	if err != nil {
 		a.errorf("%v", err)
-		if ue := (*usageError)(nil); errors.As(err, &ue) {
+		if cli.IsUsage(err) {
 			return exitUsage
 		}
 		return exitNoKernel
@@ -370,7 +370,7 @@ func chooseMachine(arch, machine, transport, modules string) (string, string, er
 		return want, transport, nil
 	}
 	if !slices.Contains(vm.MachineNames(arch), machine) || !slices.Contains(vm.MachineTransports(machine), transport) {
-		return "", "", usagef("--machine %s cannot have %s virtio-%s devices (it takes --machine %s)", machine, arch, transport, want)
+		return "", "", cli.Usagef("--machine %s cannot have %s virtio-%s devices (it takes --machine %s)", machine, arch, transport, want)
 	}
 	return machine, transport, nil
 }

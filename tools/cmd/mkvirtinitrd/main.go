@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 )
@@ -63,15 +64,6 @@ type config struct {
 	help    bool
 }
 
-// usageError is a mistake on the command line (exit status 2).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error {
-	return &usageError{fmt.Sprintf(format, a...)}
-}
-
 // parseArgs reads the command line (without the program name). Options and
 // operands may be mixed; "--" ends the options. Options take their value
 // as the next argument or after "=".
@@ -94,14 +86,14 @@ func parseArgs(args []string) (*config, error) {
 				return value, nil
 			}
 			if i+1 >= len(args) {
-				return "", usagef("%s needs a value", name)
+				return "", cli.Usagef("%s needs a value", name)
 			}
 			i++
 			return args[i], nil
 		}
 		noValue := func() error {
 			if hasValue {
-				return usagef("%s takes no value", name)
+				return cli.Usagef("%s takes no value", name)
 			}
 			return nil
 		}
@@ -111,7 +103,7 @@ func parseArgs(args []string) (*config, error) {
 			var v string
 			if v, err = takeValue(); err == nil {
 				if v == "" {
-					err = usagef("%s needs a module name", name)
+					err = cli.Usagef("%s needs a module name", name)
 				}
 				c.opts.Modules = append(c.opts.Modules, v)
 			}
@@ -122,7 +114,7 @@ func parseArgs(args []string) (*config, error) {
 			var v string
 			if v, err = takeValue(); err == nil {
 				if _, ok := initrd.Transports[v]; !ok {
-					err = usagef("--transport %q: want pci, mmio or both", v)
+					err = cli.Usagef("--transport %q: want pci, mmio or both", v)
 				}
 				c.opts.Transport = v
 			}
@@ -132,7 +124,7 @@ func parseArgs(args []string) (*config, error) {
 				switch v {
 				case "none", "gzip", "zstd":
 				default:
-					err = usagef("--compress %q: want none, gzip or zstd", v)
+					err = cli.Usagef("--compress %q: want none, gzip or zstd", v)
 				}
 				c.opts.Compress = v
 			}
@@ -146,21 +138,21 @@ func parseArgs(args []string) (*config, error) {
 			c.help = true
 			return c, nil
 		default:
-			err = usagef("unknown option %s", name)
+			err = cli.Usagef("unknown option %s", name)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	if len(operands) != 3 {
-		return nil, usagef("want INIT MODULES_DIR OUTPUT, got %d operand(s)", len(operands))
+		return nil, cli.Usagef("want INIT MODULES_DIR OUTPUT, got %d operand(s)", len(operands))
 	}
 	c.opts.Init, c.opts.ModulesDir, c.output = operands[0], operands[1], operands[2]
 	if c.opts.Init == "" {
-		return nil, usagef("INIT is empty")
+		return nil, cli.Usagef("INIT is empty")
 	}
 	if c.output == "" {
-		return nil, usagef("OUTPUT is empty")
+		return nil, cli.Usagef("OUTPUT is empty")
 	}
 	return c, nil
 }
@@ -182,8 +174,7 @@ func sourceDateEpoch(v string) (int64, error) {
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	c, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "mkvirtinitrd: %v\nTry 'mkvirtinitrd --help'.\n", err)
-		return 2
+		return cli.ReportUsage(stderr, "mkvirtinitrd", err)
 	}
 	if c.help {
 		fmt.Fprint(stdout, usage)
