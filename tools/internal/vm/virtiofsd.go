@@ -250,6 +250,7 @@ type daemon struct {
 	stderr *tail
 	done   chan struct{} // closed when it has exited; err is set then
 	err    error
+	cancel context.CancelFunc // stops it (stopOnCancel)
 }
 
 // startDaemon starts a virtiofsd serving s on a Unix socket at sock. The
@@ -270,7 +271,10 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 	}
 	args := v.args(s)
 	log.printf("share %s: %s", s.Tag, shellQuote(append([]string{v.Path}, args...)))
-	dm.cmd = exec.Command(v.Path, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	dm.cancel = cancel
+	dm.cmd = exec.CommandContext(ctx, v.Path, args...)
+	stopOnCancel(dm.cmd)
 	dm.cmd.ExtraFiles = []*os.File{l}
 	dm.cmd.Stderr = dm.stderr
 	dm.cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -280,6 +284,7 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := dm.cmd.Start(); err != nil {
+		cancel()
 		return nil, fmt.Errorf("start virtiofsd for %s: %w", s.Tag, err)
 	}
 	go func() {
@@ -289,23 +294,11 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 	return dm, nil
 }
 
-// stop ends the daemon, if it is still running: SIGTERM, then SIGKILL
-// after stopGrace.
+// stop ends the daemon, if it is still running, as stopOnCancel says,
+// and waits for its end.
 func (dm *daemon) stop() {
-	select {
-	case <-dm.done:
-		return
-	default:
-	}
-	dm.cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(stopGrace)
-	defer t.Stop()
-	select {
-	case <-dm.done:
-	case <-t.C:
-		dm.cmd.Process.Kill()
-		<-dm.done
-	}
+	dm.cancel()
+	<-dm.done
 }
 
 // maxSocketPath is the size of sun_path in struct sockaddr_un, with its NUL.

@@ -3,10 +3,13 @@ package vm
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Excerpts of the --help texts of the two implementations.
@@ -216,4 +219,50 @@ func fcntlFlags(fd uintptr) (int, error) {
 		return 0, errno
 	}
 	return int(r), nil
+}
+
+// TestDaemonStop stops a daemon that ends on SIGTERM and one that ignores
+// it: the second one is killed stopGrace later. Either way stop returns
+// once the process is gone.
+func TestDaemonStop(t *testing.T) {
+	defer func(g time.Duration) { stopGrace = g }(stopGrace)
+	stopGrace = 200 * time.Millisecond
+	dir := t.TempDir()
+	tests := []struct {
+		name, script string
+		want         syscall.Signal
+	}{
+		// READY is where the script says that it runs (its trap set).
+		{"ends on SIGTERM", "echo >READY; exec sleep 60", syscall.SIGTERM},
+		{"ignores SIGTERM", "trap '' TERM; echo >READY; exec sleep 60", syscall.SIGKILL},
+	}
+	for i, tt := range tests {
+		fake := filepath.Join(dir, "fake-"+strconv.Itoa(i))
+		ready := fake + ".ready"
+		if err := os.WriteFile(fake, []byte("#!/bin/sh\n"+strings.ReplaceAll(tt.script, "READY", ready)+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dm, err := startDaemon(Virtiofsd{Path: fake}, Share{Tag: "t", Path: dir}, filepath.Join(dir, "s"+strconv.Itoa(i)), newLogger(nil, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				dm.stop()
+				t.Fatalf("%s: the fake daemon did not start", tt.name)
+			}
+		}
+		dm.stop()
+		var ee *exec.ExitError
+		if !errors.As(dm.err, &ee) {
+			t.Errorf("%s: the daemon ended with %v, want a signal", tt.name, dm.err)
+			continue
+		}
+		if ws := ee.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != tt.want {
+			t.Errorf("%s: the daemon ended with %v, want %v", tt.name, dm.err, tt.want)
+		}
+	}
 }

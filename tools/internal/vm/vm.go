@@ -112,6 +112,14 @@ var (
 	stopGrace = 5 * time.Second
 )
 
+// stopOnCancel makes cmd stop as every child of Run does when its
+// context ends: SIGTERM, then SIGKILL if it still runs stopGrace later
+// (os/exec's Cancel and WaitDelay).
+func stopOnCancel(cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
+}
+
 // tempDir is where Run makes its private directory; "" is os.TempDir.
 // Tests point it elsewhere to see that nothing is left behind.
 var tempDir = ""
@@ -275,8 +283,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = cons
 	cmd.Stderr = stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = stopGrace
+	stopOnCancel(cmd)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A qemu reading a terminal must stay in the foreground process
 		// group: in a group of its own it would be stopped (SIGTTIN).
