@@ -2,6 +2,7 @@ package vmtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
@@ -118,13 +120,14 @@ func standardBoot(t *testing.T, k kernel, initrdPath, rootfs string, pl *plan, c
 }
 
 // machineConfig completes c for the kernel k: the kernel, the machine
-// and transport of its architecture, and the console and panic=-1 in
-// front of the command line.
+// and transport of its architecture, the virtiofsd chosen for k, and the
+// console and panic=-1 in front of the command line.
 func machineConfig(k kernel, c vm.Config) vm.Config {
 	c.Arch = k.guest.arch
 	c.Machine = k.guest.machine
 	c.Transport = k.guest.transport
 	c.Kernel = k.vmlinuz
+	c.Virtiofsd = k.fsd.path
 	line, err := vm.Cmdline{Console: k.guest.console, Extra: []string{"panic=-1"}, Append: []string{c.Append}}.String()
 	if err != nil {
 		panic(err) // only a line over the kernel's limit fails: a defect of the scenario
@@ -142,42 +145,73 @@ func TestBoot(t *testing.T) {
 		name    string
 		run     func(*testing.T, kernel)
 		kernels []string
+		// eachDaemon: it runs with each virtiofsd of daemonsOn, each a
+		// subtest of its own; otherwise with vm's default only.
+		eachDaemon bool
 	}
 	scenarios := []scenario{
-		{"basic-and-shares", testBasic, allKernels},
-		{"cmdline-and-modparam", testCmdline, allKernels},
-		{"initramfs-freed", testFreed, allKernels},
-		{"initramfs-freed-control", testFreedControl, allKernels},
-		{"osbuild", testOsbuild, x86Kernels},
-		{"no-tmp", testNoTmp, allKernels},
-		{"corrupt-module", testCorruptModule, []string{"6.1"}},
+		{"basic-and-shares", testBasic, allKernels, true},
+		{"cmdline-and-modparam", testCmdline, allKernels, false},
+		{"initramfs-freed", testFreed, allKernels, false},
+		{"initramfs-freed-control", testFreedControl, allKernels, false},
+		{"osbuild", testOsbuild, x86Kernels, true},
+		{"no-tmp", testNoTmp, allKernels, false},
+		{"corrupt-module", testCorruptModule, []string{"6.1"}, false},
 		// rd.overlay under both ways of running the program.
-		{"overlay", func(t *testing.T, k kernel) { testOverlay(t, k, false) }, []string{"6.1", "arm64-6.1"}},
-		{"overlay-supervised", func(t *testing.T, k kernel) { testOverlay(t, k, true) }, []string{"6.12"}},
+		{"overlay", func(t *testing.T, k kernel) { testOverlay(t, k, false) }, []string{"6.1", "arm64-6.1"}, false},
+		{"overlay-supervised", func(t *testing.T, k kernel) { testOverlay(t, k, true) }, []string{"6.12"}, false},
 	}
 	for _, f := range failures {
-		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels})
+		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels, true})
 	}
 	for _, name := range kernelNames {
 		for _, s := range scenarios {
 			if !slices.Contains(s.kernels, name) {
 				continue
 			}
-			t.Run(name+"/"+s.name, func(t *testing.T) {
-				t.Parallel()
-				_, k := need(t, name)
-				s.run(t, k)
-			})
+			if !s.eachDaemon {
+				t.Run(name+"/"+s.name, func(t *testing.T) {
+					t.Parallel()
+					_, k := need(t, name)
+					s.run(t, k)
+				})
+				continue
+			}
+			for _, d := range daemonsOn(name) {
+				t.Run(name+"/"+s.name+"/"+d, func(t *testing.T) {
+					t.Parallel()
+					_, k := need(t, name)
+					s.run(t, withDaemon(t, k, d))
+				})
+			}
 		}
 	}
 }
 
-// testBasic is scenarios 1 and 2: the basic shape of the guest, a mount=
-// tag the guest writes to and the host reads, and a mount-ro= tag where a
-// write fails with EROFS.
+// testBasic is scenarios 1 and 2 and the read-only scenario, with the
+// daemon of k: the basic shape of the guest, a mount= tag the guest
+// writes to and the host reads, a mount-ro= tag where a write fails with
+// EROFS, a read-write share whose file the host rewrites while the guest
+// runs (the guest must read the new content, not what it read before),
+// and last, the root and the mount-ro= tag remounted read-write, then
+// written to. The Rust daemon serves them with --readonly: both writes
+// fail (EROFS) and the host's directories stay as they were. The C
+// daemon has no read-only option: both writes reach the host, the known
+// limit this test records. The root is a copy of its own, since the C
+// daemon lets the guest write to it.
 func testBasic(t *testing.T, k kernel) {
+	rootfs := filepath.Join(t.TempDir(), "rootfs")
+	if err := makeRootfs(rootfs, k.guest.busybox, true); err != nil {
+		t.Fatal(err)
+	}
 	rw, ro := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(ro, "present"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A guest that kept its cached size and pages would read before, or
+	// a part of after.
+	const before, after = "old content", "new content, longer"
+	if err := os.WriteFile(filepath.Join(rw, "fresh"), []byte(before), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	const written = "written by the guest"
@@ -188,11 +222,30 @@ func testBasic(t *testing.T, k kernel) {
 	pl.add("ro-mount", "mount", "/run/mnt/ro", "virtiofs", "ro", "-", "ro")
 	pl.add("ro-read", "file", "/run/mnt/ro/present", "from the host")
 	pl.add("ro-erofs", "erofs", "/run/mnt/ro/new")
+	pl.add("rw-fresh", "reread", "/run/mnt/rw/fresh", before, "/run/mnt/rw/ready", "/run/mnt/rw/rewritten", after)
+	pl.add("root-remount-rw", "remount-rw", "/")
+	pl.add("ro-remount-rw", "remount-rw", "/run/mnt/ro")
+	if k.fsd.rust {
+		pl.add("root-remounted-erofs", "erofs", "/remounted")
+		pl.add("ro-remounted-erofs", "erofs", "/run/mnt/ro/remounted")
+	} else {
+		pl.add("root-remounted-write", "write", "/remounted", written)
+		pl.add("ro-remounted-write", "write", "/run/mnt/ro/remounted", written)
+	}
 
-	res := standardBoot(t, k, buildInitrd(t, k), k.guest.rootfs, &pl,
+	// The host's side of rw-fresh: when the guest asks, rewrite fresh in
+	// place (the same inode) and answer.
+	stop := make(chan struct{})
+	rewrote := make(chan error, 1)
+	go func() { rewrote <- rewriteWhenAsked(rw, after, stop) }()
+	res := standardBoot(t, k, buildInitrd(t, k), rootfs, &pl,
 		"rootfs=rootfs mount=rw mount-ro=ro mount-ro=checker init="+checkerInit,
 		vm.Share{Tag: "rw", Path: rw},
 		vm.Share{Tag: "ro", Path: ro, ReadOnly: true})
+	close(stop)
+	if err := <-rewrote; err != nil {
+		t.Errorf("rewriting rw/fresh: %v", err)
+	}
 	expectChecks(t, res, &pl)
 
 	got, err := os.ReadFile(filepath.Join(rw, "hello"))
@@ -202,6 +255,45 @@ func testBasic(t *testing.T, k kernel) {
 	if _, err := os.Stat(filepath.Join(ro, "new")); err == nil {
 		t.Errorf("ro/new exists on the host: the read-only share was written")
 	}
+	for _, f := range []string{filepath.Join(rootfs, "remounted"), filepath.Join(ro, "remounted")} {
+		got, err := os.ReadFile(f)
+		switch {
+		case k.fsd.rust && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("%s on the host: %q, %v; want none: the Rust virtiofsd serves it with --readonly", f, got, err)
+		case !k.fsd.rust && string(got) != written:
+			t.Errorf("%s on the host: %q, %v; want %q: the C virtiofsd has no read-only option, so a guest that remounts read-write writes to the host (if this changed, update the README)", f, got, err, written)
+		}
+	}
+}
+
+// rewriteWhenAsked waits for the file "ready" in dir, then rewrites
+// dir/fresh with content in place and creates dir/rewritten. It gives up
+// when stop is closed (the boot ended).
+func rewriteWhenAsked(dir, content string, stop <-chan struct{}) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+			break
+		}
+		select {
+		case <-stop:
+			return errors.New("the guest never asked (no rw/ready)")
+		case <-tick.C:
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "fresh"), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt([]byte(content), 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "rewritten"), nil, 0o644)
 }
 
 // testCmdline is scenarios 3 and 5: words after -- are the program's
@@ -304,7 +396,8 @@ func osbuildCmdline(k kernel) string {
 	return line
 }
 
-// testOsbuild is scenario 6 (x86_64): the machine and command line osbuild uses,
+// testOsbuild is scenario 6 (x86_64), with each virtiofsd (osbuild starts
+// the Rust one): the machine and command line osbuild uses,
 // with no panic= and no -no-reboot (the checker powers off), five shares,
 // a virtio-serial port, the checker as the program on mnt0. Like osbuild's
 // program, the checker mounts the store tag itself and writes to it.
@@ -331,12 +424,13 @@ func testOsbuild(t *testing.T, k kernel) {
 		{Tag: "store", Path: store},
 	}
 	res := boot(t, vm.Config{
-		Machine: "q35",
-		CPUs:    1,
-		Kernel:  k.vmlinuz,
-		Initrd:  buildInitrd(t, k),
-		Append:  osbuildCmdline(k),
-		Shares:  shares,
+		Machine:   "q35",
+		CPUs:      1,
+		Virtiofsd: k.fsd.path,
+		Kernel:    k.vmlinuz,
+		Initrd:    buildInitrd(t, k),
+		Append:    osbuildCmdline(k),
+		Shares:    shares,
 		ExtraArgs: []string{
 			"-device", "virtio-serial-pci,id=virtio-serial0",
 			"-chardev", "null,id=ipc",

@@ -63,6 +63,48 @@ type kernel struct {
 	vmlinuz string
 	modules string // lib/modules/KVER
 	guest   *guest
+	// fsd is the virtiofsd a scenario runs with (see withDaemon); the
+	// zero value is vm's default choice.
+	fsd daemon
+}
+
+// daemon is one of the virtiofsd implementations (testenv.FindVirtiofsd)
+// the suite runs scenarios with.
+type daemon struct {
+	name string // "c", "rust"
+	path string
+	rust bool
+}
+
+// daemonsOn are the daemons that a scenario run with each daemon runs
+// with on a kernel: both on x86_64, where users have the Rust one; on
+// arm64 the C one only, to keep the suite short (the daemon runs on the
+// host, whatever the guest's architecture).
+func daemonsOn(kernel string) []string {
+	if slices.Contains(x86Kernels, kernel) {
+		return testenv.VirtiofsdNames()
+	}
+	return []string{"c"}
+}
+
+// withDaemon returns k set up to run with the virtiofsd called name, or
+// ends the test with testenv.Missing when that daemon is missing or is
+// not the implementation its name says.
+func withDaemon(t *testing.T, k kernel, name string) kernel {
+	t.Helper()
+	path, err := testenv.FindVirtiofsd(name)
+	if err != nil {
+		testenv.Missing(t, "%v", err)
+	}
+	v, err := vm.FindVirtiofsd(path)
+	if err != nil {
+		t.Fatalf("the %s virtiofsd: %v", name, err)
+	}
+	if v.Rust != (name == "rust") {
+		t.Fatalf("%s is not the %s virtiofsd: %s", path, name, v)
+	}
+	k.fsd = daemon{name: name, path: path, rust: v.Rust}
+	return k
 }
 
 // guest is what the VMs of one architecture need besides a kernel.

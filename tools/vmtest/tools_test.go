@@ -3,6 +3,7 @@ package vmtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -172,12 +173,20 @@ func TestMkvirtinitrd(t *testing.T) {
 	}
 }
 
-// TestChrootvm is scenario 8: chrootvm boots the busybox root, runs a
-// command and returns its exit status (cmd/chrootvm's TestBootTimeout
-// shows that --timeout ends a program that is running). On arm64 it must tell the
-// architecture from the kernel by itself (no --arch) and use its
-// default transport, virtio-mmio.
+// TestChrootvm is scenario 8, with each virtiofsd: chrootvm boots the
+// busybox root, runs a command and returns its exit status
+// (cmd/chrootvm's TestBootTimeout shows that --timeout ends a program
+// that is running). On arm64 it must tell the architecture from the
+// kernel by itself (no --arch) and use its default transport,
+// virtio-mmio. The read-only case is
+// chrootvm's side of the read-only scenario: with --debug it must name
+// the daemon, its dialect and read-only mode, and a program that
+// remounts the root and a --mount-ro share read-write and writes to them
+// must fail with the Rust daemon and, the known limit, succeed with the
+// C one.
 func TestChrootvm(t *testing.T) {
+	const remountAndWrite = "mount -o remount,rw / && mount -o remount,rw /run/mnt/ro; " +
+		"echo guest >/remounted; echo root-status=$?; echo guest >/run/mnt/ro/remounted; echo ro-status=$?"
 	cases := []struct {
 		name    string
 		options []string
@@ -189,30 +198,79 @@ func TestChrootvm(t *testing.T) {
 		{"true", nil, []string{"/bin/true"}, 0, "", allKernels},
 		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran", x86Kernels},
 		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels},
+		{"read-only", []string{"--debug"}, []string{"sh", "-c", remountAndWrite}, 0, "", x86Kernels},
 	}
 	for _, name := range kernelNames {
 		for _, c := range cases {
 			if !slices.Contains(c.kernels, name) {
 				continue
 			}
-			t.Run(name+"/"+c.name, func(t *testing.T) {
-				t.Parallel()
-				p, k := need(t, name)
-				bin := buildTool(t, p, "chrootvm")
-				output := c.output
-				if c.name == "exit-3" {
-					output += k.guest.arch
-				}
-				args := append([]string{"--kernel", k.vmlinuz, "--modules", k.modules, "--init", k.guest.init}, c.options...)
-				args = append(append(args, k.guest.rootfs), c.program...)
-				got, out := runChrootvm(t, bin, args)
-				if got != c.want {
-					t.Errorf("chrootvm %q: exit status %d, want %d\n%s", args, got, c.want, out)
-				}
-				if !bytes.Contains(out, []byte(output)) {
-					t.Errorf("chrootvm %q: output lacks %q\n%s", args, output, out)
-				}
-			})
+			for _, dn := range daemonsOn(name) {
+				t.Run(name+"/"+c.name+"/"+dn, func(t *testing.T) {
+					t.Parallel()
+					p, k := need(t, name)
+					k = withDaemon(t, k, dn)
+					bin := buildTool(t, p, "chrootvm")
+					output := c.output
+					if c.name == "exit-3" {
+						output += k.guest.arch
+					}
+					rootfs, ro := k.guest.rootfs, ""
+					options := c.options
+					if c.name == "read-only" {
+						// The C daemon lets the guest write: a root of
+						// its own.
+						rootfs, ro = filepath.Join(t.TempDir(), "rootfs"), t.TempDir()
+						if err := makeRootfs(rootfs, k.guest.busybox, true); err != nil {
+							t.Fatal(err)
+						}
+						options = append(slices.Clip(options), "--mount-ro", "ro", ro)
+					}
+					args := append([]string{"--kernel", k.vmlinuz, "--modules", k.modules, "--init", k.guest.init,
+						"--virtiofsd", k.fsd.path}, options...)
+					args = append(append(args, rootfs), c.program...)
+					got, out := runChrootvm(t, bin, args)
+					if got != c.want {
+						t.Errorf("chrootvm %q: exit status %d, want %d\n%s", args, got, c.want, out)
+					}
+					if !bytes.Contains(out, []byte(output)) {
+						t.Errorf("chrootvm %q: output lacks %q\n%s", args, output, out)
+					}
+					if c.name == "read-only" {
+						checkReadOnly(t, k.fsd, out, rootfs, ro)
+					}
+				})
+			}
+		}
+	}
+}
+
+// checkReadOnly judges chrootvm's read-only case: what --debug said of
+// the daemon, what the program's writes returned, and what the host's
+// directories hold.
+func checkReadOnly(t *testing.T, d daemon, out []byte, rootfs, ro string) {
+	t.Helper()
+	// The status of busybox sh's echo with a redirection: 1 when the
+	// file cannot be created.
+	named, status := "chrootvm: virtiofsd "+d.path+" (C dialect, no read-only option", "0"
+	if d.rust {
+		named, status = "chrootvm: virtiofsd "+d.path+" (Rust dialect, read-only shares served with --readonly", "1"
+	}
+	if !bytes.Contains(out, []byte(named)) {
+		t.Errorf("chrootvm --debug does not say %q\n%s", named, out)
+	}
+	for _, s := range []string{"root-status=" + status, "ro-status=" + status} {
+		if !bytes.Contains(out, []byte(s)) {
+			t.Errorf("the guest's writes after remounting read-write: no %q in the output\n%s", s, out)
+		}
+	}
+	for _, f := range []string{filepath.Join(rootfs, "remounted"), filepath.Join(ro, "remounted")} {
+		got, err := os.ReadFile(f)
+		switch {
+		case d.rust && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("%s on the host: %q, %v; want none: the Rust virtiofsd serves it with --readonly", f, got, err)
+		case !d.rust && string(got) != "guest\n":
+			t.Errorf("%s on the host: %q, %v; want %q: the C virtiofsd has no read-only option (if this changed, update the README)", f, got, err, "guest\n")
 		}
 	}
 }

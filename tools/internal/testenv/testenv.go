@@ -188,6 +188,51 @@ func FindBusybox(goarch string) (string, error) {
 	return path, nil
 }
 
+// The virtiofsd implementations the tests run with, by name: qemu's C
+// daemon where Debian 12's qemu-system-common installs it, and the Rust
+// daemon that tools/fetch-deps puts into the cache (Debian 13's, run by
+// its own loader through a wrapper script).
+var virtiofsds = []struct {
+	name, path string
+	inCache    bool
+}{
+	{"c", "/usr/lib/qemu/virtiofsd", false},
+	{"rust", "virtiofsd/virtiofsd", true},
+}
+
+// VirtiofsdNames lists the virtiofsd implementations: "c", "rust".
+func VirtiofsdNames() []string {
+	var names []string
+	for _, v := range virtiofsds {
+		names = append(names, v.name)
+	}
+	return names
+}
+
+// FindVirtiofsd returns the path of the virtiofsd called name, or an
+// error that says it is missing and how to get it. Which dialect the
+// program speaks is for package vm to tell.
+func FindVirtiofsd(name string) (string, error) {
+	for _, v := range virtiofsds {
+		if v.name != name {
+			continue
+		}
+		path := v.path
+		if v.inCache {
+			cache, err := Cache()
+			if err != nil {
+				return "", err
+			}
+			path = filepath.Join(cache, path)
+		}
+		if _, err := exec.LookPath(path); err != nil {
+			return "", fmt.Errorf("the %s virtiofsd: %w (run tools/fetch-deps)", name, err)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("testenv knows no virtiofsd %q (it knows %s)", name, strings.Join(VirtiofsdNames(), ", "))
+}
+
 // NeedBusybox returns FindBusybox's busybox, or ends t with Missing.
 func NeedBusybox(t testing.TB, goarch string) string {
 	t.Helper()

@@ -52,6 +52,15 @@
 //	enospc PATH                           writing PATH in 1 MiB pieces ends
 //	                                      in ENOSPC (within 1 GiB); PATH is
 //	                                      removed again
+//	remount-rw DIR                        remounts the mount at DIR
+//	                                      read-write (mount -o remount,rw)
+//	reread PATH BEFORE ASK DONE AFTER     PATH, kept open, holds BEFORE;
+//	                                      then the checker creates ASK,
+//	                                      waits for the host to create
+//	                                      DONE (polled every 20 ms, for at
+//	                                      most 60 s) and reads PATH again
+//	                                      from its start on the same
+//	                                      descriptor: it must hold AFTER
 package main
 
 import (
@@ -67,6 +76,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+)
+
+// How the await kind polls.
+const (
+	awaitInterval = 20 * time.Millisecond
+	awaitPolls    = 3000
 )
 
 func main() {
@@ -305,6 +320,20 @@ func run(c check) (string, error) {
 			return "", fmt.Errorf("create %s: %v, want EROFS", c.args[0], err)
 		}
 		return "EROFS", nil
+	case "remount-rw":
+		if err := want(1); err != nil {
+			return "", err
+		}
+		// MS_REMOUNT without MS_RDONLY: what mount -o remount,rw does.
+		if err := syscall.Mount("", c.args[0], "", syscall.MS_REMOUNT, ""); err != nil {
+			return "", fmt.Errorf("remount %s read-write: %w", c.args[0], err)
+		}
+		return "remounted read-write", nil
+	case "reread":
+		if err := want(5); err != nil {
+			return "", err
+		}
+		return reread(c.args[0], c.args[1], c.args[2], c.args[3], c.args[4])
 	case "file":
 		if err := want(2); err != nil {
 			return "", err
@@ -541,4 +570,37 @@ func fillUp(path string) (string, error) {
 		return "", fmt.Errorf("wrote %d bytes to %s: %v, want ENOSPC", n, path, err)
 	}
 	return fmt.Sprintf("ENOSPC after %d bytes", n), nil
+}
+
+// reread is the reread kind: a file the guest holds open while the host
+// changes it must show the host's change.
+func reread(path, before, ask, done, after string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n, err := f.ReadAt(buf, 0)
+	if got := string(buf[:n]); got != before {
+		return "", fmt.Errorf("%s holds %q (%v), want %q", path, got, err, before)
+	}
+	if err := os.WriteFile(ask, nil, 0o644); err != nil {
+		return "", err
+	}
+	polls := 0
+	for ; ; polls++ {
+		if _, err := os.Lstat(done); err == nil {
+			break
+		}
+		if polls == awaitPolls {
+			return "", fmt.Errorf("%s did not appear within %v", done, awaitPolls*awaitInterval)
+		}
+		time.Sleep(awaitInterval)
+	}
+	n, err = f.ReadAt(buf, 0)
+	if got := string(buf[:n]); got != after {
+		return "", fmt.Errorf("after the host's change, %s holds %q (%v), want %q", path, got, err, after)
+	}
+	return fmt.Sprintf("%q, then %q after %d polls", before, after, polls), nil
 }
