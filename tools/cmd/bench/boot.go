@@ -112,6 +112,7 @@ func (b *boot) run(ctx context.Context) {
 		Initrd:    c.initrds[b.variant],
 		Append:    c.cmdline(extra),
 		Shares:    c.shares,
+		Virtiofsd: c.virtiofsd,
 		Memory:    c.memory,
 		CPUs:      1,
 		Icount:    true,

@@ -30,6 +30,7 @@ type configuration struct {
 	about     string
 	append    string   // more kernel parameters (-append)
 	qemuArgs  []string // more qemu arguments (-qemu)
+	virtiofsd string   // the virtiofsd (-virtiofsd); "" = vm's choice
 }
 
 // twoShares is the shape of the VM tests: a read-only root and one

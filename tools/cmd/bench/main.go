@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"virtinit/tools/internal/vm"
 )
 
 type options struct {
@@ -32,6 +34,7 @@ type options struct {
 	verbose  bool
 	append   string
 	qemu     string
+	fsd      string // -virtiofsd
 }
 
 func main() {
@@ -48,6 +51,7 @@ func main() {
 	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default out/chrootvm of the repository)")
 	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
 	flag.StringVar(&o.qemu, "qemu", "", "qemu arguments added to every boot, separated by spaces")
+	flag.StringVar(&o.fsd, "virtiofsd", "", "the virtiofsd that serves the shares, Rust or C (default: vm's choice: $VIRTIOFSD, else the first of /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd, virtiofsd on PATH)")
 	flag.IntVar(&phaseBoots, "phase-boots", 1, "rd.debug boots per configuration and variant (the breakdown is the median one's)")
 	flag.BoolVar(&o.verbose, "v", false, "print the console output of the phase boots")
 	flag.Usage = func() {
@@ -120,6 +124,12 @@ func run(ctx context.Context, o options) error {
 	}
 
 	r := &report{Date: started.UTC().Format(time.RFC3339), N: o.n, Revision: describe(root), Host: hostInfo()}
+	fsd, err := vm.FindVirtiofsd(o.fsd)
+	if err != nil {
+		return err
+	}
+	r.Virtiofsd = describeVirtiofsd(fsd)
+	progress("virtiofsd " + r.Virtiofsd.String())
 	// make size first: it rebuilds out/amd64/initrd, the binary measured
 	// below unless -init names another.
 	progress("make size")
@@ -217,6 +227,7 @@ func run(ctx context.Context, o options) error {
 	for _, c := range configs {
 		c.append = o.append
 		c.qemuArgs = strings.Fields(o.qemu)
+		c.virtiofsd = fsd.Path
 		progress("initrds for " + c.name)
 		is := initsOf[c.goarch()]
 		if c.goarch() != "amd64" && o.base != "" {
@@ -246,7 +257,7 @@ func run(ctx context.Context, o options) error {
 		if k, err := findKernel(o.cache, "6.12"); err != nil {
 			r.Wall = wallReport{Skipped: err.Error()}
 		} else {
-			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, o.wall, progress)
+			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, fsd.Path, o.wall, progress)
 		}
 	}
 	r.Targets = checkTargets(r)

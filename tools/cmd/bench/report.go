@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"virtinit/tools/internal/vm"
 )
 
 // report is everything one run measured; it is written as JSON as is.
@@ -21,6 +23,7 @@ type report struct {
 	N              int            `json:"n"`
 	Host           host           `json:"host"`
 	Kernels        []kernelInfo   `json:"kernels"`
+	Virtiofsd      virtiofsdInfo  `json:"virtiofsd"`
 	Size           sizeReport     `json:"size"`
 	Configurations []configResult `json:"configurations"`
 	Wall           wallReport     `json:"wall"`
@@ -31,6 +34,37 @@ type host struct {
 	CPUs int    `json:"cpus"`
 	Qemu string `json:"qemu"`
 	Go   string `json:"go"`
+}
+
+// virtiofsdInfo is the virtiofsd that served every boot's shares.
+type virtiofsdInfo struct {
+	Path     string `json:"path"`
+	Version  string `json:"version"`  // the first line of its --version
+	Dialect  string `json:"dialect"`  // "rust" or "c"
+	ReadOnly bool   `json:"readonly"` // read-only shares served with --readonly
+	Sandbox  string `json:"sandbox"`
+}
+
+func (v virtiofsdInfo) String() string {
+	ro := "no read-only option"
+	if v.ReadOnly {
+		ro = "--readonly on read-only shares"
+	}
+	return fmt.Sprintf("%s (%s; %s dialect, %s, sandbox %s)", v.Path, v.Version, v.Dialect, ro, v.Sandbox)
+}
+
+// describeVirtiofsd tells which virtiofsd v is, its version included.
+func describeVirtiofsd(v vm.Virtiofsd) virtiofsdInfo {
+	info := virtiofsdInfo{Path: v.Path, Dialect: "c", ReadOnly: v.ReadOnly, Sandbox: v.Sandbox, Version: "version unknown"}
+	if v.Rust {
+		info.Dialect = "rust"
+	}
+	if out, err := exec.Command(v.Path, "--version").Output(); err == nil {
+		if line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); line != "" {
+			info.Version = line
+		}
+	}
+	return info
 }
 
 type kernelInfo struct {
@@ -285,6 +319,7 @@ func printReport(out io.Writer, r *report) {
 	for _, k := range r.Kernels {
 		fmt.Fprintf(out, "kernel %s: %s (%s)\n", k.Dir, k.Release, k.Package)
 	}
+	fmt.Fprintf(out, "virtiofsd %s\n", r.Virtiofsd)
 
 	fmt.Fprintln(out, "\nWhen the final program starts")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)

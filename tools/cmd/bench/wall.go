@@ -21,10 +21,10 @@ type wallReport struct {
 	Errors  []string `json:"errors,omitempty"`
 }
 
-// measureWall boots `chrootvm --kernel K --modules M --init I ROOTFS
-// /bin/true` n times, one at a time so that the boots do not slow each
+// measureWall boots `chrootvm --kernel K --modules M --init I
+// --virtiofsd V ROOTFS /bin/true` n times, one at a time so that the boots do not slow each
 // other down.
-func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init string, n int, progress func(string)) wallReport {
+func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init, virtiofsd string, n int, progress func(string)) wallReport {
 	var r wallReport
 	if _, err := os.Stat(chrootvm); err != nil {
 		r.Skipped = fmt.Sprintf("%s not built (make tools)", chrootvm)
@@ -40,8 +40,8 @@ func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init strin
 		r.Skipped = err.Error()
 		return r
 	}
-	args := []string{"--kernel", k.image, "--modules", k.modules, "--init", init, root, "/bin/true"}
-	r.Command = "chrootvm --kernel " + k.dir + "/vmlinuz --modules " + k.dir + "/modules --init INIT ROOTFS /bin/true"
+	args := []string{"--kernel", k.image, "--modules", k.modules, "--init", init, "--virtiofsd", virtiofsd, root, "/bin/true"}
+	r.Command = "chrootvm --kernel " + k.dir + "/vmlinuz --modules " + k.dir + "/modules --init INIT --virtiofsd " + virtiofsd + " ROOTFS /bin/true"
 	var secs []float64
 	for i := 0; i < n; i++ {
 		start := time.Now()
