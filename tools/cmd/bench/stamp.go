@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // The stamp program is what the benchmark times: the final program that
@@ -173,15 +175,12 @@ func stampELF() ([]byte, error) { return stampELFFor("amd64") }
 func stampELFFor(goarch string) ([]byte, error) {
 	var code []byte
 	var err error
-	var machine uint16
 	align := uint64(0x1000)
 	switch goarch {
 	case "amd64":
 		code, err = stampCode()
-		machine = 62 // EM_X86_64
 	case "arm64":
 		code, err = stampCodeA64()
-		machine = 183   // EM_AARCH64
 		align = 0x10000 // pages may be 64K on arm64
 	default:
 		return nil, fmt.Errorf("stamp: no program for %s", goarch)
@@ -189,6 +188,8 @@ func stampELFFor(goarch string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	a, _ := cpuarch.Lookup(goarch)
+	machine := uint16(a.ELF)
 	const codeOff = elfHeaderSize + programHeaderSize
 	size := uint64(codeOff + len(code))
 	le := binary.LittleEndian
