@@ -28,6 +28,7 @@ type options struct {
 	virtiofsd string // "" = vm's choice: $VIRTIOFSD, else the usual places
 	strip     bool   // --strip-signatures
 	noTune    bool   // --no-tune
+	icount    bool   // --icount
 	debug     bool
 	help      bool
 
@@ -101,6 +102,7 @@ var flags = map[string]flagSpec{
 	}},
 	"--strip-signatures": {0, func(o *options, v []string) error { o.strip = true; return nil }},
 	"--no-tune":          {0, func(o *options, v []string) error { o.noTune = true; return nil }},
+	"--icount":           {0, func(o *options, v []string) error { o.icount = true; return nil }},
 	"--debug":            {0, func(o *options, v []string) error { o.debug = true; return nil }},
 	"--help":             {0, func(o *options, v []string) error { o.help = true; return nil }},
 	"-h":                 {0, func(o *options, v []string) error { o.help = true; return nil }},

@@ -28,6 +28,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--timeout", "2.5", "--", "-rootfs-with-a-dash"}, options{timeout: 2500 * time.Millisecond, rootfs: "-rootfs-with-a-dash"}},
 		{[]string{"--strip-signatures", "r"}, options{strip: true, rootfs: "r"}},
 		{[]string{"--no-tune", "r"}, options{noTune: true, rootfs: "r"}},
+		{[]string{"--icount", "r"}, options{icount: true, rootfs: "r"}},
 		{[]string{"--virtiofsd", "/usr/libexec/virtiofsd", "r"}, options{virtiofsd: "/usr/libexec/virtiofsd", rootfs: "r"}},
 		{[]string{"--virtiofsd=vfsd", "r"}, options{virtiofsd: "vfsd", rootfs: "r"}},
 		// /init's tag rules: white space is allowed (the command line

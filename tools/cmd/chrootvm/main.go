@@ -81,9 +81,15 @@ Options:
                         signatures: faster under emulation (6.12's
                         virtio_mmio loads in 14 instead of 70 ms of guest
                         time), but the kernel is tainted, and a kernel
-                        that enforces signatures refuses the modules
+                        that enforces signatures refuses the modules; part
+                        of the boot tuning, so needed only with --no-tune
   --no-tune             boot without the boot tuning listed below: slower,
                         with every self-test and hardening of the kernel
+                        and signed modules
+  --icount              count the guest's time in executed instructions
+                        (qemu -icount shift=0,sleep=off; TCG only, slower):
+                        its clocks then repeat from boot to boot whatever
+                        the host's load, for measurements (tools/cmd/bench)
   --debug               show the kernel's and /init's messages, the qemu and
                         virtiofsd command lines and what chrootvm decided
   -h, --help            show this help
@@ -242,7 +248,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		Init:            initBin,
 		ModulesDir:      k.modules,
 		Transport:       transport,
-		StripSignatures: o.strip,
+		StripSignatures: o.strip || !o.noTune && vm.TuneStripsSignatures(),
 	})
 	if err != nil {
 		a.errorf("build the initrd: %v", err)
@@ -282,6 +288,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		Virtiofsd: fsd.Path,
 		Memory:    o.memory,
 		Tune:      !o.noTune,
+		Icount:    o.icount,
 		CPUs:      o.cpus,
 		NoReboot:  true,
 		Console:   console,

@@ -16,13 +16,13 @@ func TestBootParams(t *testing.T) {
 		measureTSC bool
 	}{
 		{"q35 kvm", Config{Arch: "x86_64", Machine: "q35"}, "kvm", "", "", false},
-		{"q35 kvm tuned", Config{Arch: "x86_64", Machine: "q35", Tune: true}, "kvm", "cryptomgr.notests rodata=off", ",hpet=off", false},
+		{"q35 kvm tuned", Config{Arch: "x86_64", Machine: "q35", Tune: true}, "kvm", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init", ",hpet=off", false},
 		{"q35 tcg", Config{Arch: "x86_64", Machine: "q35"}, "tcg", "no_timer_check", "", true},
-		{"microvm tcg tuned", Config{Arch: "x86_64", Machine: "microvm", Tune: true}, "tcg", "reboot=t cryptomgr.notests rodata=off no_timer_check", "", true},
+		{"microvm tcg tuned", Config{Arch: "x86_64", Machine: "microvm", Tune: true}, "tcg", "reboot=t cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init no_timer_check", "", true},
 		{"microvm icount", Config{Arch: "x86_64", Machine: "microvm", Icount: true}, "tcg", "reboot=t no_timer_check tsc_early_khz=1000000", "", false},
-		{"q35 icount tuned", Config{Arch: "x86_64", Machine: "q35", Icount: true, Tune: true}, "tcg", "cryptomgr.notests rodata=off no_timer_check tsc_early_khz=1000000", ",hpet=off", false},
+		{"q35 icount tuned", Config{Arch: "x86_64", Machine: "q35", Icount: true, Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init no_timer_check tsc_early_khz=1000000", ",hpet=off", false},
 		{"virt tcg", Config{Arch: "aarch64", Machine: "virt"}, "tcg", "", "", false},
-		{"virt tcg tuned", Config{Arch: "aarch64", Machine: "virt", Tune: true}, "tcg", "cryptomgr.notests rodata=off", "", false},
+		{"virt tcg tuned", Config{Arch: "aarch64", Machine: "virt", Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init", "", false},
 	}
 	for _, tt := range tests {
 		params, machine, measure := bootParams(tt.c, tt.accel)
@@ -46,7 +46,7 @@ func TestTunedQemuArgs(t *testing.T) {
 		t.Errorf("qemuArgs: -machine %q, want q35,hpet=off", a[i+1])
 	}
 	i = slices.Index(a, "-append")
-	if i < 0 || !strings.Contains(a[i+1], "cryptomgr.notests rodata=off") {
+	if i < 0 || !strings.Contains(a[i+1], "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init") {
 		t.Errorf("qemuArgs: -append %q, want the tuning in it", a[i+1])
 	}
 }
@@ -58,8 +58,14 @@ func TestLevers(t *testing.T) {
 		t.Fatal("no levers")
 	}
 	for _, l := range AllLevers() {
-		if (l.Param == "") == (l.MachineOption == "") {
-			t.Errorf("lever %q: want exactly one of Param and MachineOption", l.Name())
+		kinds := 0
+		for _, set := range []bool{l.Param != "", l.MachineOption != "", l.StripSignatures} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			t.Errorf("lever %q: want exactly one of Param, MachineOption and StripSignatures", l.Name())
 		}
 		if l.Skips == "" || l.Costs == "" || l.Safe == "" || l.Saves == "" {
 			t.Errorf("lever %q: Skips, Costs, Safe and Saves must all be written", l.Name())
