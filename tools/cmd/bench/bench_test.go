@@ -121,7 +121,7 @@ func TestSelectConfigurations(t *testing.T) {
 	}
 	tests := []struct{ patterns, want string }{
 		{"q35-6.12", "q35-6.12"}, // a whole name selects only itself
-		{"6.12", "q35-6.12,q35-6.12-osbuild,microvm-6.12,microvm-6.12-stripped,pc-6.12"},
+		{"6.12", "q35-6.12,q35-6.12-osbuild,q35-6.12-osbuild-tuned,microvm-6.12,microvm-6.12-stripped,pc-6.12"},
 		{"signed,microvm", "q35-6.1-signed,microvm-6.12,microvm-6.12-stripped"},
 		{"nothing", ""},
 		{"all", names(configurations)},
@@ -182,7 +182,54 @@ func TestConfigurations(t *testing.T) {
 			t.Errorf("%s has %d shares, want %d", tt.name, len(c.shares), tt.shares)
 		}
 	}
+	// The tuned osbuild configuration is osbuild's, with the tuning alone.
+	o, ot := byName["q35-6.12-osbuild"], byName["q35-6.12-osbuild-tuned"]
+	if o.tune || !ot.tune || o.cmdline("") != ot.cmdline("") || o.memory != ot.memory || !reflect.DeepEqual(o.shares, ot.shares) {
+		t.Errorf("q35-6.12-osbuild-tuned differs from q35-6.12-osbuild otherwise than by the tuning")
+	}
 	if s, u := byName["q35-6.1-signed"], byName["q35-6.1-stripped"]; s.strip || !u.strip {
 		t.Errorf("strip: signed %v, stripped %v; want false, true", s.strip, u.strip)
+	}
+}
+
+// TestFlagOutliers: a move that waited on the virtiofsd among quick ones,
+// and a step far beyond anything /init does, are flagged; steps of the
+// usual size, and a kind with too few siblings to compare, are not.
+func TestFlagOutliers(t *testing.T) {
+	segs := []segment{
+		{Name: "module fuse", From: 0, To: 14, Kernel: 13.8, kind: "module"},
+		{Name: "move /dev", From: 14, To: 14.2, kind: "move"},
+		{Name: "move /proc", From: 14.2, To: 18.5, kind: "move"},
+		{Name: "move /sys", From: 18.5, To: 18.6, kind: "move"},
+		{Name: "move /run", From: 18.6, To: 18.75, kind: "move"},
+		{Name: "delete", From: 18.75, To: 19.75, kind: "delete"},
+		{Name: "exec → program", From: 19.75, To: 1219.75},
+	}
+	flagOutliers(segs)
+	want := map[string]float64{"move /proc": 4.3 - 0.175, // over the median of the four moves
+		"exec → program": 1200}
+	for _, s := range segs {
+		if !near(s.Waited, want[s.Name]) {
+			t.Errorf("flagOutliers: %s waited %v, want %v", s.Name, s.Waited, want[s.Name])
+		}
+	}
+}
+
+func TestChrootvmTargets(t *testing.T) {
+	r := &report{Chrootvm: []chrootvmResult{
+		{Name: "microvm-6.12", Tuned: summarize([]float64{440}), Untuned: summarize([]float64{1000}), Ratio: 0.44},
+		{Name: "q35-6.1", Tuned: summarize([]float64{700}), Untuned: summarize([]float64{1000}), Ratio: 0.7},
+	}}
+	got := map[string]bool{}
+	for _, tg := range checkTargets(r) {
+		got[tg.What] = tg.Met
+	}
+	want := map[string]bool{
+		"chrootvm microvm-6.12: boot to program at most 450 ms": true,
+		"chrootvm microvm-6.12: at most half of --no-tune":      true,
+		"chrootvm q35-6.1: at most 0.6 of --no-tune":            false,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("checkTargets = %v, want %v", got, want)
 	}
 }

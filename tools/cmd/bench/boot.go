@@ -116,6 +116,7 @@ func (b *boot) run(ctx context.Context) {
 		Memory:    c.memory,
 		CPUs:      1,
 		Icount:    true,
+		Tune:      c.tune,
 		NoReboot:  c.noReboot,
 		ExtraArgs: c.extraArgs(),
 		Timeout:   bootTimeout,

@@ -26,6 +26,7 @@ type configuration struct {
 	memory    string
 	noReboot  bool
 	osbuild   bool // the command line and devices of osbuild's VM
+	tune      bool // vm.Config.Tune: chrootvm's boot tuning (tools/internal/vm/tune.go)
 	shares    []share
 	about     string
 	append    string   // more kernel parameters (-append)
@@ -60,6 +61,8 @@ var configurations = []configuration{
 		about: "Debian 6.12 (backports), virtio and virtiofs built in: no modules"},
 	{name: "q35-6.12-osbuild", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, shares: osbuildShares,
 		about: "osbuild's shape: 3G, five shares, a virtio-serial port, its command line, no -no-reboot"},
+	{name: "q35-6.12-osbuild-tuned", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, tune: true, shares: osbuildShares,
+		about: "osbuild's shape with chrootvm's boot tuning (vm.Config.Tune): what osbuild would gain"},
 	{name: "microvm-6.12", kernel: "6.12", machine: "microvm", transport: "mmio", memory: "1G", noReboot: true, shares: twoShares,
 		about: "chrootvm's microvm setup: virtio_mmio from the initrd, signed, as chrootvm builds it"},
 	{name: "microvm-6.12-stripped", kernel: "6.12", machine: "microvm", transport: "mmio", strip: true, memory: "1G", noReboot: true, shares: twoShares,

@@ -35,6 +35,7 @@ type options struct {
 	append   string
 	qemu     string
 	fsd      string // -virtiofsd
+	chroot   string
 }
 
 func main() {
@@ -48,7 +49,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "where the JSON and SVG files go (default out/bench of the repository)")
 	flag.IntVar(&o.jobs, "jobs", min(runtime.NumCPU(), 2), "VMs booted at a time (guest time does not depend on it)")
 	flag.IntVar(&o.wall, "wall", 5, "boots of `chrootvm ROOTFS /bin/true` for the wall time (0: none)")
-	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default out/chrootvm of the repository)")
+	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default: built from this source tree)")
+	flag.StringVar(&o.chroot, "chroot", "all", "chrootvm configurations booted with its defaults and with --no-tune: comma-separated parts of their names, or none")
 	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
 	flag.StringVar(&o.qemu, "qemu", "", "qemu arguments added to every boot, separated by spaces")
 	flag.StringVar(&o.fsd, "virtiofsd", "", "the virtiofsd that serves the shares, Rust or C (default: vm's choice: $VIRTIOFSD, else the first of /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd, virtiofsd on PATH)")
@@ -90,29 +92,38 @@ func run(ctx context.Context, o options) error {
 	if o.out == "" {
 		o.out = filepath.Join(root, "out", "bench")
 	}
-	if o.chrootvm == "" {
-		o.chrootvm = filepath.Join(root, "out", "chrootvm")
-	}
 	configs := selectConfigurations(configurations, o.configs)
-	if len(configs) == 0 {
-		return fmt.Errorf("-configs %q selects no configuration", o.configs)
+	chroots := selectChrootvm(o.chroot)
+	if len(configs) == 0 && len(chroots) == 0 {
+		return fmt.Errorf("-configs %q and -chroot %q select no configuration", o.configs, o.chroot)
 	}
 	kernels := map[string]kernel{}
 	arches := map[string]bool{}
+	needKernel := func(key, goarch string) error {
+		arches[goarch] = true
+		if _, ok := kernels[key]; ok {
+			return nil
+		}
+		k, err := findKernel(o.cache, key)
+		if err != nil {
+			return err
+		}
+		kernels[key] = k
+		return nil
+	}
 	for _, c := range configs {
 		c.append = o.append
 		if err := c.checkCmdline(); err != nil {
 			return err
 		}
-		arches[c.goarch()] = true
-		if _, ok := kernels[c.kernelKey()]; ok {
-			continue
-		}
-		k, err := findKernel(o.cache, c.kernelKey())
-		if err != nil {
+		if err := needKernel(c.kernelKey(), c.goarch()); err != nil {
 			return err
 		}
-		kernels[c.kernelKey()] = k
+	}
+	for _, c := range chroots {
+		if err := needKernel(c.kernel, c.goarch); err != nil {
+			return err
+		}
 	}
 
 	w, err := newWorkspace()
@@ -252,6 +263,22 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	if o.chrootvm == "" && (len(chroots) > 0 || o.wall > 0) {
+		progress("building chrootvm")
+		o.chrootvm = filepath.Join(w.dir, "chrootvm")
+		if err := buildChrootvm(root, o.chrootvm); err != nil {
+			return err
+		}
+	}
+	if len(chroots) > 0 {
+		inits := map[string]string{"amd64": oursInit}
+		for _, is := range initsOf["arm64"] {
+			if is.variant == ours {
+				inits["arm64"] = is.init
+			}
+		}
+		r.Chrootvm = measureChrootvm(ctx, o.chrootvm, fsd.Path, w, kernels, inits, chroots, o.n, filepath.Join(o.out, "console"))
+	}
 	if o.wall > 0 {
 		// chrootvm's own choice for this kernel: microvm.
 		if k, err := findKernel(o.cache, "6.12"); err != nil {

@@ -69,6 +69,10 @@ type segment struct {
 	To     float64 `json:"to_ms"`     //
 	Kernel float64 `json:"kernel_ms"` // of which inside the step's finit_module/mount/mkdir calls
 	Unpack bool    `json:"unpack,omitempty"`
+	// Waited is the part of the segment's own time flagged as a wait on
+	// something outside the guest (see flagOutliers); 0 for the others.
+	Waited float64 `json:"waited_ms,omitempty"`
+	kind   string  // the debug line's step ("move", "mount"), for flagOutliers
 }
 
 // Own is the segment's time outside those calls.
@@ -82,7 +86,8 @@ type phases struct {
 	Segments []segment `json:"segments"`     // from Floor to Program, in order
 	Unpack   float64   `json:"unpack_ms"`    // Exec - Floor: unpacking /init's bytes
 	Kernel   float64   `json:"kernel_ms"`    // time inside finit_module/mount/mkdir calls
-	Own      float64   `json:"own_ms"`       // the rest from Exec to Program
+	Own      float64   `json:"own_ms"`       // the rest from Exec to Program, but for Waited
+	Waited   float64   `json:"waited_ms"`    // flagged waits on the host (flagOutliers)
 	Steps    []step    `json:"steps"`        // the debug lines
 }
 
@@ -119,12 +124,60 @@ func breakdown(steps []step, floor, exec, program float64) phases {
 			k = s.Kernel
 		}
 		add(name, s.End, k)
+		p.Segments[len(p.Segments)-1].kind = s.Step
 	}
 	add("exec → program", program, 0)
 	p.Unpack = exec - floor
+	flagOutliers(p.Segments[1:])
 	for _, s := range p.Segments[1:] {
 		p.Kernel += s.Kernel
-		p.Own += s.Own()
+		p.Own += s.Own() - s.Waited
+		p.Waited += s.Waited
 	}
 	return p
+}
+
+// Bounds of flagOutliers, in guest ms.
+const (
+	outlierFloor    = 1.0   // a step's own time below this is never flagged
+	outlierFactor   = 5.0   // times the median of the steps of its kind
+	outlierAbsolute = 100.0 // no step of /init's own takes this long
+)
+
+// flagOutliers marks the segments whose own time (outside their system
+// calls) is a wait on something outside the guest rather than /init's
+// work. Under -icount with sleep=off, a vCPU with nothing to run while
+// it waits for a host process (a virtiofsd's reply) has its clock moved
+// to its next timer, a tick (4 ms) or more, so such a wait shows as a
+// step that took many times what its siblings took: one of five moves
+// at 4.3 ms where the others take 0.1. A segment is flagged when its own
+// time is at least outlierFloor and over outlierFactor times the median
+// of the segments of its kind (where there are three or more of them),
+// or over outlierAbsolute; what it took over that median (or, alone of
+// its kind, all of it) is its Waited.
+func flagOutliers(segs []segment) {
+	byKind := map[string][]float64{}
+	for _, s := range segs {
+		if s.kind != "" {
+			byKind[s.kind] = append(byKind[s.kind], s.Own())
+		}
+	}
+	for i := range segs {
+		s := &segs[i]
+		own := s.Own()
+		if own < outlierFloor {
+			continue
+		}
+		typical := 0.0
+		if same := byKind[s.kind]; s.kind != "" && len(same) >= 3 {
+			typical = summarize(same).Median
+			if own > outlierFactor*typical {
+				s.Waited = own - typical
+				continue
+			}
+		}
+		if own > outlierAbsolute {
+			s.Waited = own - typical
+		}
+	}
 }

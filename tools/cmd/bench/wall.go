@@ -10,20 +10,26 @@ import (
 	"time"
 
 	"virtinit/tools/internal/testenv"
+	"virtinit/tools/internal/vm"
 )
 
-// wallReport is the host wall time of `chrootvm ROOTFS /bin/true`, for
-// information: it depends on the host's load, unlike the guest times.
+// wallReport is the host wall time of `chrootvm ROOTFS /bin/true`, with
+// chrootvm's defaults (tuned) and with --no-tune: what a person waits for.
+// It depends on the host's load, unlike the guest times.
 type wallReport struct {
 	Command string   `json:"command,omitempty"`
-	Seconds summary  `json:"seconds"`
+	Seconds summary  `json:"seconds"`           // chrootvm's defaults
+	Untuned summary  `json:"untuned_seconds"`   // --no-tune
+	Accel   string   `json:"accel"`             // what chrootvm's qemu ran on: tcg or kvm
+	Load    []string `json:"load,omitempty"`    // the host's /proc/loadavg before and after
 	Skipped string   `json:"skipped,omitempty"` // why it was not measured
 	Errors  []string `json:"errors,omitempty"`
 }
 
 // measureWall boots `chrootvm --kernel K --modules M --init I
-// --virtiofsd V ROOTFS /bin/true` n times, one at a time so that the boots do not slow each
-// other down.
+// --virtiofsd V ROOTFS /bin/true` n times with its defaults and n times
+// with --no-tune, alternately, one at a time so that the boots do not
+// slow each other down.
 func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init, virtiofsd string, n int, progress func(string)) wallReport {
 	var r wallReport
 	if _, err := os.Stat(chrootvm); err != nil {
@@ -42,22 +48,51 @@ func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init, virt
 	}
 	args := []string{"--kernel", k.image, "--modules", k.modules, "--init", init, "--virtiofsd", virtiofsd, root, "/bin/true"}
 	r.Command = "chrootvm --kernel " + k.dir + "/vmlinuz --modules " + k.dir + "/modules --init INIT --virtiofsd " + virtiofsd + " ROOTFS /bin/true"
-	var secs []float64
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		cmd := exec.CommandContext(ctx, chrootvm, args...)
-		out, err := cmd.CombinedOutput()
-		d := time.Since(start)
-		if err != nil {
-			r.Errors = append(r.Errors, fmt.Sprintf("boot %d: %v: %s", i+1, err, lastLines(string(out), 5)))
-			progress(fmt.Sprintf("chrootvm /bin/true: %v", err))
-			continue
-		}
-		secs = append(secs, d.Seconds())
-		progress(fmt.Sprintf("chrootvm /bin/true: %.2f s", d.Seconds()))
+	r.Load = append(r.Load, loadAverage())
+	r.Accel = "tcg"
+	if vm.KVMUsable() {
+		r.Accel = "kvm"
 	}
-	r.Seconds = summarize(secs)
+	var secs, untuned []float64
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		for _, tune := range []bool{true, false} {
+			a, label := args, "default"
+			if !tune {
+				a, label = append([]string{"--no-tune"}, args...), "--no-tune"
+			}
+			start := time.Now()
+			cmd := exec.CommandContext(ctx, chrootvm, a...)
+			out, err := cmd.CombinedOutput()
+			d := time.Since(start)
+			if err != nil {
+				r.Errors = append(r.Errors, fmt.Sprintf("%s boot %d: %v: %s", label, i+1, err, lastLines(string(out), 5)))
+				progress(fmt.Sprintf("chrootvm %s /bin/true: %v", label, err))
+				continue
+			}
+			progress(fmt.Sprintf("chrootvm %s /bin/true: %.2f s", label, d.Seconds()))
+			if tune {
+				secs = append(secs, d.Seconds())
+			} else {
+				untuned = append(untuned, d.Seconds())
+			}
+		}
+	}
+	r.Seconds, r.Untuned = summarize(secs), summarize(untuned)
+	r.Load = append(r.Load, loadAverage())
 	return r
+}
+
+// loadAverage is the host's load over the last 1, 5 and 15 minutes.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func lastLines(s string, n int) string {
