@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/testenv"
 )
 
@@ -121,11 +122,15 @@ func writeNewc(w *bytes.Buffer, entries []newcEntry) {
 
 // bootConfig is a Config for the test guest running steps.
 func bootConfig(p bootParts, machine string, steps ...string) Config {
+	line, err := Cmdline{Console: cpuarch.Default().Console, Extra: []string{"panic=-1", "quiet"}, Args: steps}.String()
+	if err != nil {
+		panic(err) // a defect of the test's steps
+	}
 	return Config{
 		Machine:  machine,
 		Kernel:   p.kernel,
 		Initrd:   p.initrd,
-		Append:   "console=ttyS0 panic=-1 quiet -- " + strings.Join(steps, " "),
+		Append:   line,
 		Memory:   "512M",
 		NoReboot: true,
 		Debug:    true,
