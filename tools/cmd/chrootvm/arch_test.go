@@ -42,11 +42,16 @@ func peOutside() []byte {
 	return b
 }
 
-func gzipped(b []byte) []byte {
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	z := gzip.NewWriter(&buf)
-	z.Write(b)
-	z.Close()
+	if _, err := z.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
 }
 
@@ -60,7 +65,7 @@ func TestKernelArch(t *testing.T) {
 		{"bzImage without one", fakeImage(0, x86BootMagicOff, x86BootMagic), "x86_64"},
 		{"arm64 Image with an EFI stub", fakeImage(peMachineARM64, arm64ImageMagicOff, arm64ImageMagic), "aarch64"},
 		{"arm64 Image without one", fakeImage(0, arm64ImageMagicOff, arm64ImageMagic), "aarch64"},
-		{"gzipped arm64 Image", gzipped(fakeImage(peMachineARM64, arm64ImageMagicOff, arm64ImageMagic)), "aarch64"},
+		{"gzipped arm64 Image", gzipped(t, fakeImage(peMachineARM64, arm64ImageMagicOff, arm64ImageMagic)), "aarch64"},
 		{"arm64 EFI zboot", fakeImage(peMachineARM64, 4, "zimg"), "aarch64"},
 		{"x86_64 PE only", fakeImage(peMachineAMD64, 0, ""), "x86_64"},
 		{"ELF vmlinux, x86_64", fakeELF(elf.EM_X86_64), "x86_64"},
@@ -69,7 +74,7 @@ func TestKernelArch(t *testing.T) {
 		{"PE of another architecture", fakeImage(0x5064, 0, ""), ""},
 		{"PE header out of the file", peOutside(), ""},
 		{"magic cut short", fakeImage(0, x86BootMagicOff, x86BootMagic)[:x86BootMagicOff+2], ""},
-		{"gzip of something else", gzipped([]byte("hello")), ""},
+		{"gzip of something else", gzipped(t, []byte("hello")), ""},
 		{"broken gzip", []byte{0x1f, 0x8b, 0, 0}, ""},
 		{"empty", nil, ""},
 		{"text", []byte("not a kernel"), ""},

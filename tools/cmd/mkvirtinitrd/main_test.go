@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -125,13 +127,17 @@ func TestRun(t *testing.T) {
 	if err := os.MkdirAll(mods, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A kernel with overlay built in.
 	modsOverlay := filepath.Join(dir, "6.6.7")
 	if err := os.MkdirAll(modsOverlay, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(modsOverlay, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\nkernel/fs/overlayfs/overlay.ko\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(modsOverlay, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/drivers/virtio/virtio_pci.ko\nkernel/fs/overlayfs/overlay.ko\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out.img")
 	env := func(epoch string) func(string) string {
 		return func(k string) string {
@@ -166,7 +172,9 @@ func TestRun(t *testing.T) {
 		{"ok", []string{"-v", init, mods, out}, "1700000000", 0, "", "built in: virtiofs", true},
 	}
 	for _, tt := range tests {
-		os.Remove(out)
+		if err := os.Remove(out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
 		var stdout, stderr bytes.Buffer
 		status := run(tt.args, env(tt.epoch), &stdout, &stderr)
 		if status != tt.status {
@@ -194,7 +202,10 @@ func TestRun(t *testing.T) {
 		if status := run([]string{init, mods, out}, env(epoch), &bytes.Buffer{}, &bytes.Buffer{}); status != 0 {
 			t.Fatalf("run with SOURCE_DATE_EPOCH=%s = %d", epoch, status)
 		}
-		data, _ := os.ReadFile(out)
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if first == nil {
 			first = data
 			if !bytes.Contains(data, []byte("6553f100")) { // 1700000000 in hex

@@ -360,9 +360,15 @@ func TestStripSignatures(t *testing.T) {
 	plain := fakeModule("fuse")
 	signed := sign(plain, "", "", strings.Repeat("S", 700))
 	dir := filepath.Join(t.TempDir(), "6.6.6")
-	os.MkdirAll(filepath.Join(dir, "kernel"), 0o755)
-	os.WriteFile(filepath.Join(dir, "kernel", "fuse.ko.gz"), compressAs(t, ".ko.gz", signed), 0o644)
-	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/virtio_pci.ko\n"), 0o644)
+	if err := os.MkdirAll(filepath.Join(dir, "kernel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernel", "fuse.ko.gz"), compressAs(t, ".ko.gz", signed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/fs/fuse/virtiofs.ko\nkernel/virtio_pci.ko\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	o := Options{Init: writeInit(t, "init"), ModulesDir: dir, Modules: []string{"fuse"}}
 	for _, strip := range []bool{false, true} {
 		o.StripSignatures = strip
@@ -409,7 +415,10 @@ func TestWriteFile(t *testing.T) {
 	if fi.Mode().Perm() != 0o644 {
 		t.Errorf("output mode %v, want 0644", fi.Mode().Perm())
 	}
-	good, _ := os.ReadFile(out)
+	good, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want, _ := build(t, Options{Init: init}); !bytes.Equal(good, want) {
 		t.Errorf("WriteFile output differs from Build's")
 	}
@@ -418,8 +427,8 @@ func TestWriteFile(t *testing.T) {
 	if _, err := WriteFile(out, Options{Init: init, Modules: []string{"x"}}); err == nil {
 		t.Fatal("WriteFile with a bad option succeeded")
 	}
-	if now, _ := os.ReadFile(out); !bytes.Equal(now, good) {
-		t.Errorf("failed WriteFile changed the existing output")
+	if now, err := os.ReadFile(out); err != nil || !bytes.Equal(now, good) {
+		t.Errorf("failed WriteFile changed the existing output (%v)", err)
 	}
 	fresh := filepath.Join(dir, "fresh.img")
 	if _, err := WriteFile(fresh, Options{Init: filepath.Join(dir, "missing")}); err == nil {
@@ -428,7 +437,10 @@ func TestWriteFile(t *testing.T) {
 	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("failed WriteFile left %s: %v", fresh, err)
 	}
-	names, _ := os.ReadDir(dir)
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(names) != 1 {
 		var s []string
 		for _, n := range names {

@@ -147,7 +147,9 @@ func isolate(t *testing.T) {
 	tempDir = dir
 	t.Cleanup(func() {
 		tempDir = old
-		if left, _ := os.ReadDir(dir); len(left) > 0 {
+		if left, err := os.ReadDir(dir); err != nil {
+			t.Errorf("the temporary directory: %v", err)
+		} else if len(left) > 0 {
 			t.Errorf("Run left %d entries in its temporary directory, e.g. %s", len(left), left[0].Name())
 		}
 		if kids := children(); len(kids) > 0 {
