@@ -101,6 +101,10 @@ func TestPlan(t *testing.T) {
 }
 
 func TestModuleOrderErrors(t *testing.T) {
+	deps := map[string][]string{
+		"virtio":   {"virtio_ring"},
+		"virtiofs": {"fuse", "virtio", "virtio_ring"},
+	}
 	tests := []struct {
 		got, want []string
 		errs      []string // substrings, one per error
@@ -114,7 +118,7 @@ func TestModuleOrderErrors(t *testing.T) {
 		{[]string{"fuse", "virtiofs", "virtio"}, []string{"fuse", "virtiofs"}, []string{"want the set", "virtiofs comes before virtio,"}},
 	}
 	for _, tt := range tests {
-		got := moduleOrderErrors(tt.got, tt.want)
+		got := moduleOrderErrors(tt.got, tt.want, deps)
 		ok := len(got) == len(tt.errs)
 		for i := 0; ok && i < len(got); i++ {
 			ok = strings.Contains(got[i], tt.errs[i])

@@ -3,8 +3,11 @@ package vmtest
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 
 	"virtinit/tools/internal/vm"
 )
@@ -59,15 +64,6 @@ var mkModules = map[string]map[string][]string{
 	},
 }
 
-// loadsBefore are dependencies among those modules: each must come
-// before the module that needs it.
-var loadsBefore = map[string][]string{
-	"virtio":      {"virtio_ring"},
-	"virtiofs":    {"fuse", "virtio", "virtio_ring"},
-	"virtio_pci":  {"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio", "virtio_ring"},
-	"virtio_mmio": {"virtio", "virtio_ring"},
-}
-
 // mkvirtinitrdModules reads the modules of mkvirtinitrd -v's output
 // ("mkvirtinitrd: module 001-fuse.ko"), in order.
 func mkvirtinitrdModules(out []byte) []string {
@@ -86,14 +82,14 @@ func mkvirtinitrdModules(out []byte) []string {
 }
 
 // moduleOrderErrors tells how got differs from the set want, and which
-// module comes before one it needs.
-func moduleOrderErrors(got, want []string) []string {
+// module comes before one it needs (deps: a module's dependencies).
+func moduleOrderErrors(got, want []string, deps map[string][]string) []string {
 	var errs []string
 	if a, b := slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)); !slices.Equal(a, b) {
 		errs = append(errs, fmt.Sprintf("modules %q, want the set %q", got, want))
 	}
 	for i, m := range got {
-		for _, dep := range loadsBefore[m] {
+		for _, dep := range deps[m] {
 			if j := slices.Index(got, dep); j > i {
 				errs = append(errs, fmt.Sprintf("module %s comes before %s, which it needs", m, dep))
 			}
@@ -139,7 +135,8 @@ func TestMkvirtinitrd(t *testing.T) {
 						t.Fatalf("mkvirtinitrd %q: %v\n%s", args, err, out)
 					}
 					if i == 0 && vr.transport != "" {
-						for _, e := range moduleOrderErrors(mkvirtinitrdModules(out), slices.Concat(mkModules[name][vr.transport], vr.also)) {
+						got := mkvirtinitrdModules(out)
+						for _, e := range moduleOrderErrors(got, slices.Concat(mkModules[name][vr.transport], vr.also), realDepends(t, k.modules, got)) {
 							t.Errorf("mkvirtinitrd %q: %s", vr.flags, e)
 						}
 					}
@@ -298,4 +295,72 @@ func runChrootvm(t *testing.T, bin string, args []string) (int, []byte) {
 		t.Fatalf("chrootvm %q: %v\n%s", args, err, out.Bytes())
 	}
 	return 0, out.Bytes()
+}
+
+// realDepends reads the dependencies of the named modules from the
+// depends= entry of each one's .modinfo in the kernel's tree: the order
+// is checked against the kernel's own facts, which change between kernel
+// builds, read here without the initrd package's code.
+func realDepends(t *testing.T, tree string, names []string) map[string][]string {
+	t.Helper()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	deps := map[string][]string{}
+	// The trailing slash follows the tree's link (fetch-deps' modules).
+	err := filepath.WalkDir(tree+"/", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		base, _, ok := strings.Cut(d.Name(), ".ko")
+		name := strings.ReplaceAll(base, "-", "_")
+		if !ok || !want[name] {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasSuffix(path, ".ko.xz"):
+			r, err := xz.NewReader(bytes.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if data, err = io.ReadAll(r); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+		case !strings.HasSuffix(path, ".ko"):
+			return fmt.Errorf("%s: the test reads only .ko and .ko.xz modules", path)
+		}
+		f, err := elf.NewFile(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		sec := f.Section(".modinfo")
+		if sec == nil {
+			return fmt.Errorf("%s: no .modinfo", path)
+		}
+		info, err := sec.Data()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		deps[name] = nil
+		for _, kv := range strings.Split(string(info), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "depends="); ok && v != "" {
+				deps[name] = strings.Split(strings.ReplaceAll(v, "-", "_"), ",")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the modules' dependencies in %s: %v", tree, err)
+	}
+	for _, n := range names {
+		if _, ok := deps[n]; !ok {
+			t.Fatalf("module %s is not in %s", n, tree)
+		}
+	}
+	return deps
 }
