@@ -196,6 +196,9 @@ func TestChrootvm(t *testing.T) {
 		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran", x86Kernels},
 		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels},
 		{"read-only", []string{"--debug"}, []string{"sh", "-c", remountAndWrite}, 0, "", x86Kernels},
+		// A tag with a space: valid by /init's rules, quoted on the
+		// command line (vm.Cmdline), mounted at /run/mnt/a b.
+		{"tag-with-space", nil, []string{"sh", "-c", `cat /run/mnt/a\ b/hello`}, 0, "hello from the host", []string{"6.12"}},
 	}
 	for _, name := range kernelNames {
 		for _, c := range cases {
@@ -222,6 +225,13 @@ func TestChrootvm(t *testing.T) {
 							t.Fatal(err)
 						}
 						options = append(slices.Clip(options), "--mount-ro", "ro", ro)
+					}
+					if c.name == "tag-with-space" {
+						dir := t.TempDir()
+						if err := os.WriteFile(filepath.Join(dir, "hello"), []byte(c.output+"\n"), 0o644); err != nil {
+							t.Fatal(err)
+						}
+						options = append(slices.Clip(options), "--mount-ro", "a b", dir)
 					}
 					args := append([]string{"--kernel", k.vmlinuz, "--modules", k.modules, "--init", k.guest.init,
 						"--virtiofsd", k.fsd.path}, options...)
