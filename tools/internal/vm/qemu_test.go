@@ -182,6 +182,9 @@ func TestNormalize(t *testing.T) {
 		{"empty tag", Config{Kernel: kernel, Shares: []Share{{Path: dir}}}, `virtiofs tag "" is empty`},
 		{"long tag", Config{Kernel: kernel, Shares: []Share{{Tag: long, Path: dir}}}, "longer than 36"},
 		{"duplicate tag", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir}, {Tag: "a", Path: dir}}}, `virtiofs tag "a" is given twice`},
+		// Tags /init refuses, which Run once took.
+		{"tag with a slash", Config{Kernel: kernel, Shares: []Share{{Tag: "a/b", Path: dir}}}, `virtiofs tag "a/b" contains '/'`},
+		{"tag ..", Config{Kernel: kernel, Shares: []Share{{Tag: "..", Path: dir}}}, `virtiofs tag ".." is not a name`},
 		{"missing share", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: dir + "/no"}}}, "no such file"},
 		{"share a file", Config{Kernel: kernel, Shares: []Share{{Tag: "a", Path: kernel}}}, "not a directory"},
 	}
