@@ -91,8 +91,14 @@ var flags = map[string]flagSpec{
 		o.timeout = d
 		return nil
 	}},
-	"--append": {1, func(o *options, v []string) error { o.appends = append(o.appends, v[0]); return nil }},
-	"--init":   {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--append": {1, func(o *options, v []string) error {
+		if err := checkAppend(v[0]); err != nil {
+			return err
+		}
+		o.appends = append(o.appends, v[0])
+		return nil
+	}},
+	"--init": {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
 	"--virtiofsd": {1, func(o *options, v []string) error {
 		if v[0] == "" {
 			return cli.Usagef("--virtiofsd needs a program")

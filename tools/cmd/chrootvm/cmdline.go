@@ -1,31 +1,56 @@
 package main
 
-import "virtinit/tools/internal/vm"
+import (
+	"strings"
 
-// cmdline is the kernel command line for one run:
+	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/vm"
+)
+
+// cmdline is the kernel command line for one run (vm.Cmdline composes
+// it):
 //
-//	console=CONSOLE panic=-1 rootfstype=virtiofs ro rd.emergency=halt
-//	rootfs=rootfs mount=TAG... mount-ro=TAG... init=PROGRAM
-//	quiet loglevel=3|debug APPEND -- ARGS
+//	console=CONSOLE panic=-1 rootfstype=virtiofs ro rd.supervise=ports|tty
+//	[TERM=...] rootfs=rootfs mount=TAG... mount-ro=TAG...
+//	quiet loglevel=3|debug APPEND
 //
-// panic=-1 makes the kernel reboot at once when PROGRAM, PID 1, exits, and
-// -no-reboot turns that into the end of the VM; the kernel prints the
-// exit status on the way. rd.emergency=halt makes a failure of /init end
-// in a halt, which cannot be mistaken for a program that powered off.
-// --debug shows the kernel's and /init's messages; without it the console
-// is the program's.
+// The program and its arguments are not on it: they are in the initrd's
+// /init.argv, which carries any byte at any length. rd.supervise makes
+// /init run the program as its child, report its end on the status port
+// and power off; panic=-1 and -no-reboot end the VM at once should the
+// kernel panic instead. A failure of /init powers off (its default
+// rd.emergency), and the missing status record says what happened.
+// --debug shows the kernel's and /init's messages.
 //
-// CONSOLE is the architecture's serial port: ttyS0 or ttyAMA0.
-func cmdline(console, program string, mounts []vm.Share, appends []string, args []string, debug bool) (string, error) {
+// CONSOLE is the architecture's serial port: ttyS0 or ttyAMA0. TERM is
+// the host's $TERM in a tty run ("" for none): the kernel hands an
+// unknown key=value word to init as an environment variable; a value the
+// command line cannot carry is left out.
+func cmdline(console, supervise string, mounts []vm.Share, appends []string, term string, debug bool) (string, error) {
+	extra := []string{"panic=-1", "rootfstype=virtiofs", "ro", "rd.supervise=" + supervise}
+	if term != "" && !strings.ContainsAny(term, "\" \t\n\v\f\r") {
+		extra = append(extra, "TERM="+term)
+	}
 	return vm.Cmdline{
 		Console: console,
-		Extra:   []string{"panic=-1", "rootfstype=virtiofs", "ro", "rd.emergency=halt"},
+		Extra:   extra,
 		RootTag: rootTag,
 		Shares:  mounts,
-		Init:    program,
 		Debug:   debug,
 		Quiet:   !debug,
 		Append:  appends,
-		Args:    args,
 	}.String()
+}
+
+// checkAppend refuses a --append value the kernel would misread: an odd
+// number of double quotes opens a quoted word that swallows the rest of
+// the command line (lib/cmdline.c, next_arg: there is no escape).
+func checkAppend(a string) error {
+	if strings.Count(a, `"`)%2 != 0 {
+		return cli.Usagef("--append %q has an unbalanced double quote: the kernel would take the rest of its command line as one word", a)
+	}
+	if strings.ContainsAny(a, "\n\x00") {
+		return cli.Usagef("--append %q contains a newline or a NUL byte", a)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"virtinit/tools/internal/vm"
@@ -9,33 +10,55 @@ import (
 // TestCmdline checks chrootvm's words; vm's tests check the composing
 // and quoting.
 func TestCmdline(t *testing.T) {
-	base := "console=ttyS0 panic=-1 rootfstype=virtiofs ro rd.emergency=halt rootfs=rootfs"
+	base := "console=ttyS0 panic=-1 rootfstype=virtiofs ro"
 	tests := []struct {
-		console string
-		program string
-		mounts  []vm.Share
-		appends []string
-		args    []string
-		debug   bool
-		want    string
+		console   string
+		supervise string
+		mounts    []vm.Share
+		appends   []string
+		term      string
+		debug     bool
+		want      string
 	}{
-		{"ttyS0", "/bin/sh", nil, nil, nil, false,
-			base + " init=/bin/sh quiet loglevel=3"},
-		{"ttyS0", "/bin/sh", nil, nil, nil, true,
-			base + " init=/bin/sh debug"},
-		{"ttyS0", "/usr/bin/env", []vm.Share{{Tag: "work", Path: "/w"}, {Tag: "s rc", Path: "/s", ReadOnly: true}},
-			[]string{"x=1 y=2"}, []string{"-i", "a b"}, false,
-			base + ` mount=work mount-ro="s rc" init=/usr/bin/env quiet loglevel=3 x=1 y=2 -- -i "a b"`},
-		{"ttyAMA0", "/bin/sh", nil, nil, nil, false,
-			"console=ttyAMA0 panic=-1 rootfstype=virtiofs ro rd.emergency=halt rootfs=rootfs init=/bin/sh quiet loglevel=3"},
+		{"ttyS0", "ports", nil, nil, "", false,
+			base + " rd.supervise=ports rootfs=rootfs quiet loglevel=3"},
+		{"ttyS0", "ports", nil, nil, "", true,
+			base + " rd.supervise=ports rootfs=rootfs debug"},
+		{"ttyS0", "tty", []vm.Share{{Tag: "work", Path: "/w"}, {Tag: "src", Path: "/s", ReadOnly: true}},
+			[]string{" fuse.max_user_bgreq=4 ", "", "x=1 y=2"}, "xterm-256color", false,
+			base + ` rd.supervise=tty TERM=xterm-256color rootfs=rootfs mount=work mount-ro=src quiet loglevel=3 fuse.max_user_bgreq=4 x=1 y=2`},
+		{"ttyS0", "tty", nil, nil, `a "b`, false,
+			base + " rd.supervise=tty rootfs=rootfs quiet loglevel=3"},
+		{"ttyAMA0", "ports", nil, nil, "", false,
+			"console=ttyAMA0 panic=-1 rootfstype=virtiofs ro rd.supervise=ports rootfs=rootfs quiet loglevel=3"},
 	}
 	for _, tt := range tests {
-		got, err := cmdline(tt.console, tt.program, tt.mounts, tt.appends, tt.args, tt.debug)
+		got, err := cmdline(tt.console, tt.supervise, tt.mounts, tt.appends, tt.term, tt.debug)
 		if err != nil || got != tt.want {
-			t.Errorf("cmdline(%q, %q, %v, %q, %q, %v) =\n%q, %v\nwant\n%q", tt.console, tt.program, tt.mounts, tt.appends, tt.args, tt.debug, got, err, tt.want)
+			t.Errorf("cmdline(%q, %q, %v, %q, %q, %v) =\n%q, %v\nwant\n%q", tt.console, tt.supervise, tt.mounts, tt.appends, tt.term, tt.debug, got, err, tt.want)
+		}
+		if strings.Contains(got, "init=") || strings.Contains(got, " -- ") {
+			t.Errorf("cmdline %q names the program: it belongs in /init.argv", got)
 		}
 	}
-	if _, err := cmdline("ttyS0", "/bin/sh", nil, nil, []string{"--"}, false); err == nil {
-		t.Error(`cmdline with an argument "--" gave no error`)
+}
+
+func TestCheckAppend(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" = accepted
+	}{
+		{"quiet", ""},
+		{`a="b c" d`, ""},
+		{`""`, ""},
+		{`a="b c`, "unbalanced double quote"},
+		{`"`, "unbalanced double quote"},
+		{"a\nb", "newline"},
+	}
+	for _, tt := range tests {
+		err := checkAppend(tt.in)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("checkAppend(%q) = %v, want %q", tt.in, err, tt.want)
+		}
 	}
 }

@@ -7,15 +7,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"virtinit/tools/internal/cli"
@@ -28,6 +31,7 @@ import (
 // chroot(1) and timeout(1) where those have one.
 const (
 	exitUsage         = cli.ExitUsage // bad arguments
+	exitNoBoot        = 119           // the guest did not boot to the program
 	exitNoRootfs      = 120           // ROOTFS or a --mount directory is missing
 	exitNoKernel      = 121           // no kernel found, or --kernel/--modules missing
 	exitNoQemu        = 122
@@ -36,6 +40,7 @@ const (
 	exitFailed        = 125 // any other failure, as chroot(1)
 	exitNotExecutable = 126 // as chroot(1)
 	exitNotFound      = 127 // as chroot(1)
+	exitKilled        = 137 // the escape key killed the VM, as SIGKILL would a program
 )
 
 const usage = `Usage: chrootvm [OPTION]... ROOTFS [PROGRAM [ARGS...]]
@@ -101,28 +106,46 @@ virtiofsd has no such option: there only the guest's mount flag protects
 them, and a guest that remounts read-write can write to the host's
 directory. --debug names the daemon, its dialect and read-only mode.
 
-ARGS reach PROGRAM through the kernel command line: an argument may not
-contain a double quote or a newline, nor be "--" itself, and all of the
-command line must fit in 2047 bytes.
+PROGRAM and ARGS may hold any bytes but NUL (quotes, newlines, "--",
+empty strings, non-UTF-8), 128 KiB and more: they travel in a file of the
+initrd, /init.argv, not on the kernel command line. A PROGRAM under
+/run/mnt/TAG/ is looked for in the directory shared as TAG.
+
+Channels: PROGRAM runs as a child of the guest's /init, which waits for
+it, reaps the orphans, syncs the file systems and powers the VM off when
+it ends. Its stdin, stdout and stderr are virtio-serial ports of their
+own: what is piped into chrootvm reaches PROGRAM byte for byte and then
+end of file; what PROGRAM writes reaches chrootvm's stdout and stderr
+unchanged. Its end comes back on a fourth port that only /init writes;
+nothing PROGRAM prints can end the VM or change the status. The kernel's
+console goes to stderr with --debug, else nowhere (chrootvm keeps its
+last 64 KiB to explain a failed boot).
+
+Interactive use: when stdin and stdout are terminals, PROGRAM gets a
+terminal of the guest (a virtio console) as its stdin, stdout, stderr
+and controlling terminal, and chrootvm puts the host's terminal into raw
+mode until it exits: every key goes to the guest, where Ctrl-C and Ctrl-Z
+reach PROGRAM and its jobs. $TERM is passed on. The escape key Ctrl-]
+kills the VM (status 137). Temporary files: $TMPDIR/chrootvm-*, removed
+at exit; those of a chrootvm killed by SIGKILL are removed by the next
+run.
 
 Exit status:
   the program's own exit status; 128+N when a signal N killed it
-  0    the guest powered off or rebooted by itself
   2    bad arguments
+  119  the guest did not boot to the program (/init failed, the kernel
+       panicked, or the guest ended without a word: the reason is printed)
   120  ROOTFS or a directory to share is missing
-  121  no kernel: none found in ROOTFS, or --kernel or --modules missing
+  121  no kernel: none found in ROOTFS, --kernel or --modules missing, or
+       --kernel is not a kernel image
   122  qemu not found
   123  virtiofsd not found
   124  --timeout expired
-  125  chrootvm failed otherwise, or the guest ended without an exit status
-       (a kernel panic, or /init failed: see its "initrd:" message)
-  126  PROGRAM is not executable
-  127  PROGRAM not found in ROOTFS
-  130, 143  chrootvm was interrupted (SIGINT, SIGTERM)
-
-How the status comes back: PROGRAM runs as PID 1; when it exits the
-kernel panics with "Attempted to kill init! exitcode=0x...", its wait
-status, and chrootvm reads that line from the serial console.
+  125  chrootvm failed otherwise
+  126  PROGRAM could not be run (in the guest: the error is printed)
+  127  PROGRAM not found (in ROOTFS or its share, or by the guest)
+  129, 130, 143  chrootvm was interrupted (SIGHUP, SIGINT, SIGTERM)
+  137  the escape key Ctrl-] killed the VM
 `
 
 func main() {
@@ -148,6 +171,26 @@ func (a *app) debugf(format string, args ...any) {
 // run is chrootvm's main, returning the exit status, so that every
 // deferred clean-up runs before the process exits.
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// First of all: a signal from now on stops the run in order and
+	// removes what it made, however early it comes. SIGHUP ignored on
+	// entry (nohup) stays ignored: Notify would undo that.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		stopSignals = append(stopSignals, syscall.SIGHUP)
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, stopSignals...)
+	defer signal.Stop(signals)
+	go func() {
+		select {
+		case s := <-signals:
+			cancel(interrupted{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+
 	o, err := parseArgs(argv)
 	if err != nil {
 		return cli.ReportUsage(stderr, "chrootvm", err)
@@ -157,21 +200,53 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	a := &app{stderr: stderr, debug: o.debug}
-	return a.boot(o, stdin, stdout)
+	return a.boot(ctx, cancel, o, stdin, stdout)
 }
 
-func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
-	rootfs, err := filepath.Abs(o.rootfs)
-	if err == nil && !isDir(rootfs) {
-		err = errors.New("not a directory")
+// interrupted is the cause of a run stopped by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// errEscape is the cause of a run stopped by the escape key.
+var errEscape = errors.New("the escape key " + escapeName + " killed the VM")
+
+// stopped returns the exit status of a run stopped by a signal or the
+// escape key, and whether it was stopped.
+func (a *app) stopped(ctx context.Context) (int, bool) {
+	cause := context.Cause(ctx)
+	var i interrupted
+	switch {
+	case errors.As(cause, &i):
+		a.errorf("%v", cause)
+		return 128 + int(i.sig), true
+	case errors.Is(cause, errEscape):
+		a.errorf("%v", cause)
+		return exitKilled, true
 	}
+	return 0, false
+}
+
+// consoleKeep is how much of the kernel's console a run keeps to explain
+// a boot that failed.
+const consoleKeep = 64 << 10
+
+func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *options, stdin io.Reader, stdout io.Writer) int {
+	for _, d := range cleanStale(os.TempDir()) {
+		a.debugf("removed %s, left by a chrootvm that was killed", d)
+	}
+	rootfs, err := filepath.Abs(o.rootfs)
 	if err != nil {
 		a.errorf("ROOTFS %s: %v", o.rootfs, err)
 		return exitNoRootfs
 	}
+	if msg := dirProblem(rootfs); msg != "" {
+		a.errorf("ROOTFS %s %s", o.rootfs, msg)
+		return exitNoRootfs
+	}
 	for _, m := range o.mounts {
-		if !isDir(m.Path) {
-			a.errorf("directory for tag %s: %s: not a directory", m.Tag, m.Path)
+		if msg := dirProblem(m.Path); msg != "" {
+			a.errorf("directory for tag %s: %s %s", m.Tag, m.Path, msg)
 			return exitNoRootfs
 		}
 	}
@@ -180,7 +255,7 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	if code != 0 {
 		return code
 	}
-	program, err := findProgram(rootfs, o.program)
+	program, err := findProgram(rootfs, o.program, o.mounts)
 	if err != nil {
 		a.errorf("%v", err)
 		var pe *programError
@@ -192,6 +267,10 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	kernelsArch, err := kernelArch(k.image)
 	if err != nil {
 		a.errorf("%v", err)
+		return exitNoKernel
+	}
+	if kernelsArch == "" {
+		a.errorf("%s is not a kernel image (no bzImage, arm64 Image, EFI or ELF header)", k.image)
 		return exitNoKernel
 	}
 	rootsArch, rootProgram := rootfsArch(rootfs, program)
@@ -214,7 +293,17 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 	a.debugf("kernel %s (%s), modules %s, machine %s, virtio-%s", k.image, guest, orNone(k.modules), machine, transport)
 
 	ga, _ := cpuarch.Lookup(guest)
-	line, err := cmdline(ga.Console, program, o.mounts, o.appends, o.args, o.debug)
+	// A terminal on both ends makes an interactive run: the program gets
+	// a terminal of the guest. Otherwise its stdio are plain ports, byte
+	// for byte.
+	in, _ := stdin.(*os.File)
+	out, _ := stdout.(*os.File)
+	tty := in != nil && out != nil && isTerminal(in) && isTerminal(out)
+	supervise, term := "ports", ""
+	if tty {
+		supervise, term = "tty", os.Getenv("TERM")
+	}
+	line, err := cmdline(ga.Console, supervise, o.mounts, o.appends, term, o.debug)
 	if err != nil {
 		a.errorf("%v", err)
 		return exitUsage
@@ -237,73 +326,151 @@ func (a *app) boot(o *options, stdin io.Reader, stdout io.Writer) int {
 		return exitFailed
 	}
 
-	dir, err := os.MkdirTemp("", "chrootvm-")
+	dir, err := makeTempDir(os.TempDir())
 	if err != nil {
 		a.errorf("%v", err)
 		return exitFailed
 	}
-	defer os.RemoveAll(dir)
-	initrdPath := filepath.Join(dir, "initrd")
+	defer dir.remove()
+	// The ports need virtio_console: a module on Debian's 6.1, built in
+	// on 6.12 (then it stays out of the initrd).
+	var modules []string
+	if k.modules != "" {
+		modules = []string{"virtio_console"}
+	}
+	initrdPath := filepath.Join(dir.path, "initrd")
 	rep, err := initrd.WriteFile(initrdPath, initrd.Options{
 		Init:            initBin,
 		ModulesDir:      k.modules,
+		Modules:         modules,
 		Transport:       transport,
 		StripSignatures: o.strip || !o.noTune && vm.TuneStripsSignatures(),
+		Argv:            append([]string{program}, o.args...),
 	})
 	if err != nil {
 		a.errorf("build the initrd: %v", err)
 		return exitFailed
 	}
 	a.debugf("initrd with /init %s, modules %s, built in %s", initBin, orNone(strings.Join(rep.Modules, " ")), orNone(strings.Join(rep.Builtin, " ")))
+	if code, ok := a.stopped(ctx); ok {
+		return code
+	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(signals)
-	caught := make(chan os.Signal, 1)
-	go func() {
-		if s, ok := <-signals; ok {
-			caught <- s
-			cancel()
+	var status limitedBuffer
+	ports := []vm.Port{{Name: portStatus, Out: &status}}
+	log := a.stderr
+	if tty {
+		raw, err := makeRaw(int(in.Fd()))
+		if err != nil {
+			a.errorf("put the terminal into raw mode: %v", err)
+			return exitFailed
 		}
-	}()
-
-	// Without --debug, the output is the program's, as with chroot(1).
-	var console io.Writer = stdout
-	if !o.debug {
-		q := newQuietEnd(stdout)
-		defer q.flush()
-		console = q
+		// Restored on every way out: the return (a signal ends the run
+		// by returning too) and a panic.
+		defer raw.restore()
+		defer func() {
+			if r := recover(); r != nil {
+				raw.restore()
+				panic(r)
+			}
+		}()
+		log = crlfWriter{a.stderr}
+		a.stderr = log
+		a.debugf("interactive: the escape key %s kills the VM", escapeName)
+		keys := &escapeReader{r: in, escaped: func() { cancel(errEscape) }}
+		ports = append(ports, vm.Port{Name: portTTY, Console: true, In: keys, Out: stdout})
+	} else {
+		ports = append(ports,
+			vm.Port{Name: portStdin, In: stdin},
+			vm.Port{Name: portStdout, Out: stdout},
+			vm.Port{Name: portStderr, Out: a.stderr})
+	}
+	var console io.Writer
+	if o.debug {
+		console = log
 	}
 	shares := append([]vm.Share{{Tag: rootTag, Path: rootfs, ReadOnly: true}}, o.mounts...)
 	res, err := vm.Run(ctx, vm.Config{
-		Arch:      guest,
-		Machine:   machine,
-		Transport: transport,
-		Kernel:    k.image,
-		Initrd:    initrdPath,
-		Append:    line,
-		Shares:    shares,
-		Virtiofsd: fsd.Path,
-		Memory:    o.memory,
-		Tune:      !o.noTune,
-		Icount:    o.icount,
-		CPUs:      o.cpus,
-		NoReboot:  true,
-		Console:   console,
-		Stdin:     stdin,
-		Timeout:   o.timeout,
-		Debug:     o.debug,
-		Log:       a.stderr,
+		Arch:         guest,
+		Machine:      machine,
+		Transport:    transport,
+		Kernel:       k.image,
+		Initrd:       initrdPath,
+		Append:       line,
+		Shares:       shares,
+		Virtiofsd:    fsd.Path,
+		Memory:       o.memory,
+		Tune:         !o.noTune,
+		Icount:       o.icount,
+		CPUs:         o.cpus,
+		NoReboot:     true,
+		Ports:        ports,
+		ExitOnly:     true,
+		Console:      console,
+		ConsoleLimit: consoleKeep,
+		TempDir:      dir.path,
+		Timeout:      o.timeout,
+		Debug:        o.debug,
+		Log:          log,
 	})
-	select {
-	case s := <-caught:
-		a.errorf("interrupted by %v", s)
-		return 128 + int(s.(syscall.Signal))
-	default:
+	if code, ok := a.stopped(ctx); ok {
+		return code
 	}
-	return a.status(res, err, o)
+	return a.status(res, err, status.Bytes(), o)
+}
+
+// dirProblem says what is wrong with a directory to share, or "".
+func dirProblem(path string) string {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "does not exist"
+	case err != nil:
+		return err.Error()
+	case !fi.IsDir():
+		return "is not a directory"
+	}
+	return ""
+}
+
+// limitedBuffer keeps what the status port carries: one short line, so
+// anything past 4 KiB is not a record, and is not kept.
+type limitedBuffer struct {
+	mu   sync.Mutex
+	b    []byte
+	over bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.b)+len(p) > 4096 {
+		l.over = true
+	} else {
+		l.b = append(l.b, p...)
+	}
+	return len(p), nil
+}
+
+// Bytes is what was written, or nil when it was too much to be a record.
+func (l *limitedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.over {
+		return nil
+	}
+	return append([]byte(nil), l.b...)
+}
+
+// crlfWriter writes "\n" as "\r\n": chrootvm's own messages while the
+// terminal is raw, where a line feed does not return the carriage.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(bytes.ReplaceAll(p, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // kernel finds the kernel and its modules, or returns the exit status.
@@ -383,8 +550,10 @@ func chooseMachine(arch, machine, transport, modules string) (string, string, er
 }
 
 // status reports how the VM ended and turns it into chrootvm's exit
-// status.
-func (a *app) status(res *vm.Result, err error, o *options) int {
+// status. The end comes from the status port alone: the guest's record,
+// or none when the guest did not boot to the program. The console is
+// only shown, to explain a failed boot.
+func (a *app) status(res *vm.Result, err error, statusPort []byte, o *options) int {
 	switch {
 	case errors.Is(err, vm.ErrNoQemu):
 		a.errorf("%v", err)
@@ -399,24 +568,29 @@ func (a *app) status(res *vm.Result, err error, o *options) int {
 		a.errorf("timed out after %v", o.timeout)
 		return exitTimeout
 	}
-	switch res.End {
-	case vm.EndExit:
-		if res.ExitCode >= 0 {
-			a.debugf("the program exited with status %d", res.ExitCode)
-			return res.ExitCode
-		}
-		a.errorf("the program exited, but its status was unreadable: %s", res.Panic)
-	case vm.EndPowerOff, vm.EndReboot:
-		a.debugf("the guest ended by a %s", res.End)
-		return 0
-	case vm.EndHalt:
-		a.errorf("the guest halted: the boot failed (see the initrd: message above; --debug shows more)")
-	case vm.EndPanic:
-		a.errorf("kernel panic: %s", res.Panic)
+	rec := parseRecord(statusPort)
+	switch rec.kind {
+	case "exit":
+		a.debugf("the program exited with status %d", rec.n)
+	case "signal":
+		a.debugf("the program was killed by signal %d (%v)", rec.n, syscall.Signal(rec.n))
+	case "exec":
+		a.errorf("%s", rec.text)
+	case "fatal":
+		a.errorf("the guest did not boot to the program: %s", rec.text)
 	default:
-		a.errorf("the VM ended without an exit status from the guest")
+		a.errorf("the guest did not boot to the program (it ended without a status record)")
+		if len(statusPort) > 0 {
+			a.errorf("the status port carried %q, which is no record", statusPort)
+		}
+		for _, l := range bootLines(res.Output) {
+			a.errorf("console: %s", l)
+		}
+		if !o.debug {
+			a.errorf("--debug shows the whole console")
+		}
 	}
-	return exitFailed
+	return rec.exitStatus()
 }
 
 func orNone(s string) string {

@@ -37,6 +37,13 @@ func TestRunEarlyExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	garbage := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte{0x5a, 0xc3, 0x11}, 3000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty-file")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -45,22 +52,26 @@ func TestRunEarlyExits(t *testing.T) {
 		msg  string
 	}{
 		{"usage", []string{"--frob"}, "", exitUsage, "unknown option"},
-		{"no rootfs", []string{dir + "/nope"}, "", exitNoRootfs, "ROOTFS"},
+		{"no rootfs", []string{dir + "/nope"}, "", exitNoRootfs, "/nope does not exist"},
 		{"rootfs a file", []string{kernel}, "", exitNoRootfs, "not a directory"},
-		{"missing mount", []string{"--mount", "m", dir + "/nope", rootfs}, "", exitNoRootfs, "tag m"},
+		{"missing mount", []string{"--mount", "m", dir + "/nope", rootfs}, "", exitNoRootfs, "tag m: " + dir + "/nope does not exist"},
+		{"mount a file", []string{"--mount", "m", kernel, rootfs}, "", exitNoRootfs, "is not a directory"},
 		{"no kernel in rootfs", []string{rootfs}, "", exitNoKernel, "no kernel in"},
 		{"missing --kernel", []string{"--kernel", dir + "/nope", rootfs}, "", exitNoKernel, "--kernel"},
 		{"missing --modules", []string{"--kernel", kernel, "--modules", dir + "/nope", rootfs}, "", exitNoKernel, "--modules"},
 		{"microvm without virtio_mmio", []string{"--kernel", kernel, "--modules", dir + "/empty", "--machine", "microvm", rootfs}, "", exitNoKernel, "virtio_mmio"},
 		{"program not found", []string{"--kernel", kernel, rootfs, "nosuch"}, "", exitNotFound, "not found"},
 		{"program not executable", []string{"--kernel", kernel, rootfs, "/bin/text"}, "", exitNotExecutable, "not executable"},
-		{"argument the kernel cannot carry", []string{"--kernel", kernel, rootfs, "sh", `"`}, "", exitUsage, "double quote"},
+		{"unbalanced --append", []string{"--append", `x="a`, "--kernel", kernel, rootfs, "sh", "-i"}, "", exitUsage, "unbalanced double quote"},
 		{"no qemu", []string{"--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-x86_64 on PATH (install qemu-system-x86)"},
 		{"no qemu for aarch64", []string{"--arch", "arm64", "--kernel", kernel, rootfs}, dir + "/empty", exitNoQemu, "qemu-system-aarch64 on PATH (install qemu-system-arm)"},
 		{"missing --virtiofsd", []string{"--virtiofsd", dir + "/no-vfsd", "--kernel", kernel, rootfs}, dir + "/fakebin", exitNoVirtiofsd, dir + "/no-vfsd"},
 		{"missing $VIRTIOFSD", []string{"--kernel", kernel, rootfs}, dir + "/fakebin", exitNoVirtiofsd, "VIRTIOFSD"},
 		{"bad --arch", []string{"--arch", "mips", rootfs}, "", exitUsage, "--arch"},
-		{"unknown architecture", []string{"--kernel", garbage, rootfs}, "", exitUsage, "pass --arch"},
+		{"--kernel of random bytes", []string{"--kernel", garbage, rootfs}, "", exitNoKernel, garbage + " is not a kernel image"},
+		{"empty --kernel", []string{"--kernel", empty, rootfs}, "", exitNoKernel, empty + " is not a kernel image"},
+		{"--kernel not a kernel, with --arch", []string{"--arch", "x86_64", "--kernel", garbage, rootfs}, "", exitNoKernel, "is not a kernel image"},
+		{"program in a missing share", []string{"--kernel", kernel, rootfs, "/run/mnt/s/x"}, "", exitNotFound, "no share has the tag s"},
 		{"machine of another architecture", []string{"--arch", "aarch64", "--kernel", kernel, "--machine", "q35", rootfs}, "", exitUsage, "--machine q35 cannot have aarch64"},
 	}
 	for _, tt := range tests {
@@ -76,6 +87,9 @@ func TestRunEarlyExits(t *testing.T) {
 		code := run(tt.args, nil, &stdout, &stderr)
 		if code != tt.code || !strings.Contains(stderr.String(), tt.msg) {
 			t.Errorf("%s: run(%q) = %d, stderr %q; want %d and a message containing %q", tt.name, tt.args, code, stderr.String(), tt.code, tt.msg)
+		}
+		if tt.code == exitNoKernel && strings.Count(stderr.String(), "\n") > 2 {
+			t.Errorf("%s: %d lines on stderr, want one (and the module warning): %q", tt.name, strings.Count(stderr.String(), "\n"), stderr.String())
 		}
 	}
 }
@@ -97,7 +111,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("--help does not list the tuning's %s", l.Name())
 		}
 	}
-	for _, code := range []string{"2 ", "120", "121", "122", "123", "124", "125", "126", "127"} {
+	for _, code := range []string{"2 ", "119", "120", "121", "122", "123", "124", "125", "126", "127", "137"} {
 		if !strings.Contains(stdout.String(), "\n  "+code) {
 			t.Errorf("--help does not document exit status %s", code)
 		}
@@ -109,7 +123,12 @@ func TestHelp(t *testing.T) {
 // from the repository. A missing part skips them, saying why, or fails
 // them under VIRTINIT_REQUIRE_VM=1.
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsChrootvm) != "" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	testenv.Main(m)
+}
 
 var (
 	bootOnce sync.Once

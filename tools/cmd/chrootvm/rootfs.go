@@ -6,7 +6,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"virtinit/tools/internal/vm"
 )
 
 // maxLinks bounds the symbolic links followed in one path, as the kernel
@@ -73,11 +76,16 @@ type programError struct {
 
 func (e *programError) Error() string { return e.msg }
 
-// findProgram returns the absolute path in ROOTFS of the program to run.
-// A name without a slash is looked for in binDirs; any other name is taken
-// from ROOTFS's top. The path keeps the name the user gave (/bin/sh stays
-// /bin/sh even where it is a link to busybox, which needs its name).
-func findProgram(root, program string) (string, error) {
+// sharesDir is where /init mounts the shares in the guest: /run/mnt/TAG.
+const sharesDir = "/run/mnt/"
+
+// findProgram returns the absolute path in the guest of the program to
+// run. A name without a slash is looked for in ROOTFS's binDirs; a name
+// under /run/mnt/TAG/ in the host directory shared as TAG, where the
+// guest will find it; any other name is taken from ROOTFS's top. The path
+// keeps the name the user gave (/bin/sh stays /bin/sh even where it is a
+// link to busybox, which needs its name).
+func findProgram(root, program string, shares []vm.Share) (string, error) {
 	if program == "" {
 		program = defaultProgram
 	}
@@ -88,6 +96,16 @@ func findProgram(root, program string) (string, error) {
 		for _, d := range binDirs {
 			candidates = append(candidates, d+"/"+program)
 		}
+	}
+	where := "in " + root
+	if rest, ok := strings.CutPrefix(candidates[0], sharesDir); ok {
+		tag, inShare, _ := strings.Cut(rest, "/")
+		i := slices.IndexFunc(shares, func(s vm.Share) bool { return s.Tag == tag })
+		if i < 0 {
+			return "", &programError{exitNotFound, "program " + candidates[0] + ": no share has the tag " + tag + " (give one with --mount or --mount-ro)"}
+		}
+		root, where = shares[i].Path, "in share "+tag+" ("+shares[i].Path+")"
+		candidates = []string{"/" + inShare}
 	}
 	var notExec string
 	for _, p := range candidates {
@@ -105,13 +123,16 @@ func findProgram(root, program string) (string, error) {
 			}
 			continue
 		}
+		if where != "in "+root {
+			return path.Clean("/" + program), nil
+		}
 		return p, nil
 	}
 	if notExec != "" {
-		return "", &programError{exitNotExecutable, "program " + notExec + " in " + root + " is not executable"}
+		return "", &programError{exitNotExecutable, "program " + notExec + " " + where + " is not executable"}
 	}
 	if len(candidates) == 1 {
-		return "", &programError{exitNotFound, "program " + candidates[0] + " not found in " + root}
+		return "", &programError{exitNotFound, "program " + candidates[0] + " not found " + where}
 	}
-	return "", &programError{exitNotFound, "program " + program + " not found in " + root + " (looked in " + strings.Join(binDirs, ", ") + ")"}
+	return "", &programError{exitNotFound, "program " + program + " not found " + where + " (looked in " + strings.Join(binDirs, ", ") + ")"}
 }

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"virtinit/tools/internal/vm"
 )
 
 // tree makes files, directories and links under root from a compact
@@ -73,6 +77,36 @@ func TestResolveIn(t *testing.T) {
 	}
 }
 
+// TestFindProgramInShare: a program under /run/mnt/TAG/ is looked up in
+// the host directory shared as TAG, not in ROOTFS.
+func TestFindProgramInShare(t *testing.T) {
+	root, share := t.TempDir(), t.TempDir()
+	tree(t, share, map[string]string{"build.sh": "x", "notes": "f", "sub/run": "x"})
+	shares := []vm.Share{{Tag: "other", Path: root}, {Tag: "s", Path: share}}
+	for _, p := range []string{"/run/mnt/s/build.sh", "/run/mnt/s/sub/run", "run/mnt/s/./build.sh"} {
+		want := path.Clean("/" + p)
+		if got, err := findProgram(root, p, shares); got != want || err != nil {
+			t.Errorf("findProgram(%q) = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	bad := []struct {
+		program string
+		code    int
+		msg     string
+	}{
+		{"/run/mnt/s/nosuch", exitNotFound, "not found in share s"},
+		{"/run/mnt/s/notes", exitNotExecutable, "not executable"},
+		{"/run/mnt/t/build.sh", exitNotFound, "no share has the tag t"},
+	}
+	for _, tt := range bad {
+		_, err := findProgram(root, tt.program, shares)
+		var pe *programError
+		if !errors.As(err, &pe) || pe.code != tt.code || !strings.Contains(pe.msg, tt.msg) {
+			t.Errorf("findProgram(%q) = %v, want status %d and %q", tt.program, err, tt.code, tt.msg)
+		}
+	}
+}
+
 func TestFindProgram(t *testing.T) {
 	root := t.TempDir()
 	tree(t, root, map[string]string{
@@ -103,7 +137,7 @@ func TestFindProgram(t *testing.T) {
 		{"./opt/app/../app/run", "/opt/app/run"},
 	}
 	for _, tt := range tests {
-		if got, err := findProgram(root, tt.program); got != tt.want || err != nil {
+		if got, err := findProgram(root, tt.program, nil); got != tt.want || err != nil {
 			t.Errorf("findProgram(root, %q) = %q, %v; want %q", tt.program, got, err, tt.want)
 		}
 	}
@@ -120,7 +154,7 @@ func TestFindProgram(t *testing.T) {
 		{"/usr/bin/plain", exitNotExecutable},
 	}
 	for _, tt := range bad {
-		_, err := findProgram(root, tt.program)
+		_, err := findProgram(root, tt.program, nil)
 		var pe *programError
 		if !errors.As(err, &pe) || pe.code != tt.code {
 			t.Errorf("findProgram(root, %q) = %v, want a program error with status %d", tt.program, err, tt.code)
