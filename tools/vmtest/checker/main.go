@@ -61,6 +61,13 @@
 //	                                      most 60 s) and reads PATH again
 //	                                      from its start on the same
 //	                                      descriptor: it must hold AFTER
+//
+// Run as `checker mmap-write FILE BYTES` it is a plain program instead: it
+// makes FILE BYTES long, fills it through a shared mapping with
+// MmapPattern's bytes and exits at once, without msync or munmap, so
+// that only the kernel's writeback (a sync) brings the data to FILE. Run
+// as `checker argv-write FILE ARGS...` it writes its ARGS to FILE, each
+// ended by a NUL.
 package main
 
 import (
@@ -85,6 +92,21 @@ const (
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "mmap-write" {
+		mmapWrite(os.Args[2], os.Args[3])
+		return
+	}
+	if len(os.Args) >= 3 && os.Args[1] == "argv-write" {
+		var b []byte
+		for _, a := range os.Args[3:] {
+			b = append(append(b, a...), 0)
+		}
+		if err := os.WriteFile(os.Args[2], b, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "checker argv-write:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// A panic must not kill PID 1: the kernel would panic without the
 	// end line the host waits for.
 	defer func() {
@@ -603,4 +625,34 @@ func reread(path, before, ask, done, after string) (string, error) {
 		return "", fmt.Errorf("after the host's change, %s holds %q (%v), want %q", path, got, err, after)
 	}
 	return fmt.Sprintf("%q, then %q after %d polls", before, after, polls), nil
+}
+
+// mmapWrite is the mmap-write mode (see the package comment).
+func mmapWrite(path, size string) {
+	n, err := strconv.Atoi(size)
+	if err == nil && n%8 != 0 {
+		err = errors.New("size is not a multiple of 8")
+	}
+	var f *os.File
+	if err == nil {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	}
+	if err == nil {
+		err = f.Truncate(int64(n))
+	}
+	var m []byte
+	if err == nil {
+		m, err = syscall.Mmap(int(f.Fd()), 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "checker mmap-write:", err)
+		os.Exit(1)
+	}
+	for off := 0; off < n; off += 8 {
+		v := uint64(off) * 0x9e3779b97f4a7c15
+		for i := range 8 {
+			m[off+i] = byte(v >> (8 * i))
+		}
+	}
+	os.Exit(0)
 }
