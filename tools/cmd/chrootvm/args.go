@@ -188,7 +188,9 @@ func (o *options) addMount(tag, path string, ro bool) error {
 	if err := vm.CheckTags(append(tags, tag)); err != nil {
 		return cli.Usagef("%s: %v", option, err)
 	}
-	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro})
+	// Programs may map the files of a read-write share MAP_SHARED (see
+	// vm.Share.Mmap), as they may on a local directory.
+	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro, Mmap: !ro})
 	return nil
 }
 

@@ -20,7 +20,7 @@ func TestParseArgs(t *testing.T) {
 			options{rootfs: "/srv/root", program: "ls", args: []string{"-l", "--debug", "--", "x"}}},
 		{[]string{"--mount", "a", "/a", "--mount-ro", "b", "/b", "--kernel", "/k", "--modules=/m", "--machine", "q35",
 			"--memory", "2G", "--cpus=2", "--timeout", "90s", "--append", "x=1", "--append=y", "--init", "/i", "--debug", "r", "p"},
-			options{mounts: []vm.Share{{Tag: "a", Path: "/a"}, {Tag: "b", Path: "/b", ReadOnly: true}}, kernel: "/k", modules: "/m",
+			options{mounts: []vm.Share{{Tag: "a", Path: "/a", Mmap: true}, {Tag: "b", Path: "/b", ReadOnly: true}}, kernel: "/k", modules: "/m",
 				machine: "q35", memory: "2G", cpus: 2, timeout: 90 * time.Second, appends: []string{"x=1", "y"}, init: "/i", debug: true,
 				rootfs: "r", program: "p"}},
 		{[]string{"--arch", "arm64", "--machine=virt", "--transport", "pci", "r"}, options{arch: "aarch64", machine: "virt", transport: "pci", rootfs: "r"}},
@@ -33,7 +33,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--virtiofsd=vfsd", "r"}, options{virtiofsd: "vfsd", rootfs: "r"}},
 		// /init's tag rules: white space is allowed (the command line
 		// quotes it).
-		{[]string{"--mount", "a b", "/a", "r"}, options{mounts: []vm.Share{{Tag: "a b", Path: "/a"}}, rootfs: "r"}},
+		{[]string{"--mount", "a b", "/a", "r"}, options{mounts: []vm.Share{{Tag: "a b", Path: "/a", Mmap: true}}, rootfs: "r"}},
 		{[]string{"--help"}, options{help: true}},
 		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
 	}

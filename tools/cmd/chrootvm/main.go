@@ -53,7 +53,10 @@ Options end at ROOTFS: what follows belongs to PROGRAM.
 
 Options:
   --mount TAG PATH      share the host directory PATH read-write; the guest
-                        finds it at /run/mnt/TAG (repeatable)
+                        finds it at /run/mnt/TAG (repeatable). Its files
+                        may be mapped MAP_SHARED; the guest caches them,
+                        so a file it holds open may not show what the host
+                        writes to it meanwhile
   --mount-ro TAG PATH   the same, read-only (repeatable)
   --kernel FILE         the kernel to boot (default: the newest in ROOTFS,
                         usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)

@@ -91,9 +91,17 @@ func parseDialect(help string) (dialect, error) {
 // direct I/O, so a guest program cannot map them MAP_SHARED (ENODEV;
 // the Rust daemon's --allow-mmap would lift that, but only where the
 // guest has the directory to itself, its help says).
+//
+// Share.Mmap chooses "auto" for a read-write share instead: the guest
+// keeps file data in its page cache, so its programs can map the files
+// MAP_SHARED (a linker writing its output, a database), and what they
+// wrote reaches the host when the guest writes it back (sync).
 func cachePolicy(s Share) (rust, c string) {
-	if s.ReadOnly {
+	switch {
+	case s.ReadOnly:
 		return "always", "always"
+	case s.Mmap:
+		return "auto", "auto"
 	}
 	return "never", "none"
 }

@@ -61,6 +61,8 @@ func TestParseDialect(t *testing.T) {
 func TestArgs(t *testing.T) {
 	ro := Share{Tag: "rootfs", Path: "/srv/root", ReadOnly: true}
 	rw := Share{Tag: "store", Path: "/srv/store"}
+	mm := Share{Tag: "work", Path: "/srv/work", Mmap: true}
+	roMm := Share{Tag: "rootfs", Path: "/srv/root", ReadOnly: true, Mmap: true}
 	c := Virtiofsd{Sandbox: "chroot"}
 	rust := Virtiofsd{Rust: true, ReadOnly: true, Sandbox: "namespace"}
 	rustOld := Virtiofsd{Rust: true, Sandbox: "none"}
@@ -74,6 +76,9 @@ func TestArgs(t *testing.T) {
 		{rust, ro, "--fd=3 --shared-dir=/srv/root --sandbox=namespace --cache=always --readonly"},
 		{rust, rw, "--fd=3 --shared-dir=/srv/store --sandbox=namespace --cache=never"},
 		{rustOld, ro, "--fd=3 --shared-dir=/srv/root --sandbox=none --cache=always"},
+		{c, mm, "--fd=3 -o source=/srv/work -o sandbox=chroot -o cache=auto"},
+		{rust, mm, "--fd=3 --shared-dir=/srv/work --sandbox=namespace --cache=auto"},
+		{rust, roMm, "--fd=3 --shared-dir=/srv/root --sandbox=namespace --cache=always --readonly"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(tt.v.args(tt.s), " "); got != tt.want {

@@ -42,6 +42,12 @@ type Share struct {
 	Tag      string
 	Path     string
 	ReadOnly bool
+	// Mmap lets the guest map a read-write share's files MAP_SHARED: the
+	// share is then served with the "auto" cache policy instead of
+	// "never" (see cachePolicy), whose direct I/O refuses such mappings.
+	// The price: a file the guest holds open may not show what the host
+	// writes to it later.
+	Mmap bool
 }
 
 // Config describes one boot.
