@@ -24,8 +24,11 @@ import (
 // closes the connection, and the guest's read of the port returns 0, end
 // of file (virtio_console.c: port_fops_read returns 0 once the host is
 // disconnected and no data is left). From then on the port carries
-// nothing in either direction. Out receives what the guest writes, byte
-// for byte, until qemu exits; Run returns after Out has all of it.
+// nothing in either direction. A Console port is never shut down so: a
+// terminal has no end of file of its own (^D is a byte for the guest's
+// line discipline), and its output must go on. Out receives what the
+// guest writes, byte for byte, until qemu exits; Run returns after Out
+// has all of it.
 type Port struct {
 	Name    string    // the name the guest sees (any bytes but NUL; commas are escaped for qemu)
 	Console bool      // a virtconsole port (a tty in the guest) instead of a virtserialport
@@ -151,9 +154,11 @@ func (s *portServer) serve() {
 			// A read error of In ends the input as its end does: the
 			// guest must not wait for bytes that will never come.
 			io.Copy(conn, s.port.In)
-			conn.CloseWrite()
+			if !s.port.Console {
+				conn.CloseWrite()
+			}
 		}()
-	case s.port.Out == nil:
+	case s.port.Out == nil && !s.port.Console:
 		conn.CloseWrite()
 	}
 	// Output: read to the end even when Out fails, so the guest never

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -133,6 +134,38 @@ func TestPortServer(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) > 0 {
 		t.Errorf("the port sockets are still there: %s", left[0].Name())
+	}
+}
+
+// TestPortServerConsole: a console port's input may end, its output must
+// go on: the host never shuts the connection down.
+func TestPortServerConsole(t *testing.T) {
+	var out syncBuffer
+	servers, sockets, err := listenPorts([]Port{{Name: "tty", Console: true, In: strings.NewReader("ls\r"), Out: &out}}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go servers[0].serve()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 3)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ls\r" {
+		t.Fatalf("console port input %q, %v", got, err)
+	}
+	// Nothing more comes, and no end of file either.
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := c.Read(got); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("console port after its input: read %d, %v; want a timeout, not end of file", n, err)
+	}
+	c.Write([]byte("output after the input's end"))
+	c.Close()
+	if err := drainPorts(servers); err != nil {
+		t.Errorf("drainPorts = %v", err)
+	}
+	if string(out.Bytes()) != "output after the input's end" {
+		t.Errorf("console port output %q", out.Bytes())
 	}
 }
 
