@@ -94,8 +94,8 @@ func run(ctx context.Context, o options) error {
 	}
 	configs := selectConfigurations(configurations, o.configs)
 	chroots := selectChrootvm(o.chroot)
-	if len(configs) == 0 && len(chroots) == 0 {
-		return fmt.Errorf("-configs %q and -chroot %q select no configuration", o.configs, o.chroot)
+	if len(configs) == 0 && len(chroots) == 0 && o.wall == 0 {
+		return fmt.Errorf("-configs %q and -chroot %q select no configuration, and -wall 0 asks for no wall time", o.configs, o.chroot)
 	}
 	kernels := map[string]kernel{}
 	arches := map[string]bool{}
