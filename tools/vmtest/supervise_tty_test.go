@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"virtinit/tools/internal/testenv"
 )
 
 // pty is the master side of a pseudo-terminal, read into a buffer.
@@ -34,7 +36,7 @@ func ioctl(f *os.File, req uintptr, arg unsafe.Pointer) error {
 func openPty(t *testing.T) *pty {
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		testenv.Missing(t, "no pseudo-terminals: %v", err)
 	}
 	var n uint32
 	var unlock int32
