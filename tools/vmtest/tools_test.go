@@ -191,14 +191,22 @@ func TestChrootvm(t *testing.T) {
 		want    int
 		output  string // printed by the program, so it ran
 		kernels []string
+		absent  string // a path in the root the program wrote, absent on the host after
 	}{
-		{"true", nil, []string{"/bin/true"}, 0, "", allKernels},
-		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran", x86Kernels},
-		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels},
-		{"read-only", []string{"--debug"}, []string{"sh", "-c", remountAndWrite}, 0, "", x86Kernels},
+		{"true", nil, []string{"/bin/true"}, 0, "", allKernels, ""},
+		{"echo", nil, []string{"sh", "-c", "echo guest ran"}, 0, "guest ran", x86Kernels, ""},
+		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels, ""},
+		{"read-only", []string{"--debug"}, []string{"sh", "-c", remountAndWrite}, 0, "", x86Kernels, ""},
 		// A tag with a space: valid by /init's rules, quoted on the
 		// command line (vm.Cmdline), mounted at /run/mnt/a b.
-		{"tag-with-space", nil, []string{"sh", "-c", `cat /run/mnt/a\ b/hello`}, 0, "hello from the host", []string{"6.12"}},
+		{"tag-with-space", nil, []string{"sh", "-c", `cat /run/mnt/a\ b/hello`}, 0, "hello from the host", []string{"6.12"}, ""},
+		// --overlay: the root is an overlay the program writes to; the
+		// host's root is not written (the full check is TestBoot's
+		// overlay scenarios).
+		{"overlay", []string{"--overlay=8m"}, []string{"sh", "-c",
+			"echo changed >/etc/overlay-test && read l </etc/overlay-test && [ $l = changed ] &&" +
+				" while read d m t r; do [ $m = / ] && echo root is $t; done </proc/mounts"},
+			0, "root is overlay", []string{"6.12"}, "etc/overlay-test"},
 	}
 	for _, name := range kernelNames {
 		for _, c := range cases {
@@ -245,6 +253,11 @@ func TestChrootvm(t *testing.T) {
 					}
 					if c.name == "read-only" {
 						checkReadOnly(t, k.fsd, out, rootfs, ro)
+					}
+					if c.absent != "" {
+						if _, err := os.Lstat(filepath.Join(rootfs, c.absent)); err == nil {
+							t.Errorf("chrootvm %q: %s exists on the host: the program wrote through", args, c.absent)
+						}
 					}
 				})
 			}

@@ -29,8 +29,11 @@ type options struct {
 	strip     bool   // --strip-signatures
 	noTune    bool   // --no-tune
 	icount    bool   // --icount
-	debug     bool
-	help      bool
+	overlay   bool   // --overlay: a writable root on a tmpfs (rd.overlay)
+	// overlaySize is --overlay=SIZE, the tmpfs's size ("" its default).
+	overlaySize string
+	debug       bool
+	help        bool
 
 	rootfs  string
 	program string   // "" = the default
@@ -130,6 +133,16 @@ func parseArgs(args []string) (*options, error) {
 			break
 		}
 		name, value, hasValue := strings.Cut(a, "=")
+		if name == "--overlay" { // its value is optional: only --overlay=SIZE
+			if hasValue {
+				if err := vm.CheckOverlaySize(value); err != nil {
+					return nil, cli.Usagef("--overlay: %v", err)
+				}
+			}
+			o.overlay, o.overlaySize = true, value
+			i++
+			continue
+		}
 		spec, ok := flags[name]
 		if !ok {
 			return nil, cli.Usagef("unknown option %s", name)

@@ -91,6 +91,12 @@ Options:
                         time), but the kernel is tainted, and a kernel
                         that enforces signatures refuses the modules; part
                         of the boot tuning, so needed only with --no-tune
+  --overlay[=SIZE]      make the root writable: an overlay whose writes go to
+                        a tmpfs of SIZE in the guest's memory (512m, 2g,
+                        25%; default half the memory) and vanish when the
+                        VM ends; ROOTFS itself is never written. Writes
+                        beyond SIZE fail with "No space left on device".
+                        The initrd gets the kernel's overlay module
   --no-tune             boot without the boot tuning listed below: slower,
                         with every self-test and hardening of the kernel
                         and signed modules
@@ -103,11 +109,13 @@ Options:
   -h, --help            show this help
 
 Read-only: ROOTFS and every --mount-ro share are mounted read-only in the
-guest. The Rust virtiofsd also serves them with --readonly, so the host
-refuses writes even when the guest remounts them read-write. The C
-virtiofsd has no such option: there only the guest's mount flag protects
-them, and a guest that remounts read-write can write to the host's
-directory. --debug names the daemon, its dialect and read-only mode.
+guest (ROOTFS under the writable overlay of --overlay, whose writes stay
+in the guest's memory). The Rust virtiofsd also serves them with
+--readonly, so the host refuses writes even when the guest remounts them
+read-write. The C virtiofsd has no such option: there only the guest's
+mount flag protects them, and a guest that remounts read-write can write
+to the host's directory. --debug names the daemon, its dialect and
+read-only mode.
 
 PROGRAM and ARGS may hold any bytes but NUL (quotes, newlines, "--",
 empty strings, non-UTF-8), 128 KiB and more: they travel in a file of the
@@ -306,7 +314,11 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	if tty {
 		supervise, term = "tty", os.Getenv("TERM")
 	}
-	line, err := cmdline(ga.Console, supervise, o.mounts, o.appends, term, o.debug)
+	appends := o.appends
+	if o.overlay {
+		appends = append([]string{vm.OverlayWord(o.overlaySize)}, appends...)
+	}
+	line, err := cmdline(ga.Console, supervise, o.mounts, appends, term, o.debug)
 	if err != nil {
 		a.errorf("%v", err)
 		return exitUsage
@@ -340,6 +352,9 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	var modules []string
 	if k.modules != "" {
 		modules = []string{"virtio_console"}
+	}
+	if o.overlay {
+		modules = append(modules, initrd.OverlayModule)
 	}
 	initrdPath := filepath.Join(dir.path, "initrd")
 	rep, err := initrd.WriteFile(initrdPath, initrd.Options{
