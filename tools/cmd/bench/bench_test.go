@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -121,7 +122,7 @@ func TestSelectConfigurations(t *testing.T) {
 	}
 	tests := []struct{ patterns, want string }{
 		{"q35-6.12", "q35-6.12"}, // a whole name selects only itself
-		{"6.12", "q35-6.12,q35-6.12-osbuild,q35-6.12-osbuild-tuned,microvm-6.12,microvm-6.12-stripped,pc-6.12"},
+		{"6.12", "q35-6.12,q35-6.12-overlay,q35-6.12-osbuild,q35-6.12-osbuild-tuned,microvm-6.12,microvm-6.12-stripped,pc-6.12"},
 		{"signed,microvm", "q35-6.1-signed,microvm-6.12,microvm-6.12-stripped"},
 		{"nothing", ""},
 		{"all", names(configurations)},
@@ -186,6 +187,16 @@ func TestConfigurations(t *testing.T) {
 	o, ot := byName["q35-6.12-osbuild"], byName["q35-6.12-osbuild-tuned"]
 	if o.tune || !ot.tune || o.cmdline("") != ot.cmdline("") || o.memory != ot.memory || !reflect.DeepEqual(o.shares, ot.shares) {
 		t.Errorf("q35-6.12-osbuild-tuned differs from q35-6.12-osbuild otherwise than by the tuning")
+	}
+	// The overlay's cost is read against q35-6.12: the same boot but for
+	// the overlay module and rd.overlay.
+	ov, p := byName["q35-6.12-overlay"], byName["q35-6.12"]
+	if !strings.HasSuffix(ov.cmdline(""), " rd.overlay") || !slices.Equal(ov.modules, []string{"overlay"}) {
+		t.Errorf("q35-6.12-overlay: command line %q, modules %q; want rd.overlay and the overlay module", ov.cmdline(""), ov.modules)
+	}
+	ov.name, ov.about, ov.modules, ov.append = p.name, p.about, p.modules, p.append
+	if !reflect.DeepEqual(ov, p) {
+		t.Errorf("q35-6.12-overlay differs from q35-6.12 in more than the overlay:\n%+v\n%+v", ov, p)
 	}
 	if s, u := byName["q35-6.1-signed"], byName["q35-6.1-stripped"]; s.strip || !u.strip {
 		t.Errorf("strip: signed %v, stripped %v; want false, true", s.strip, u.strip)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"virtinit/tools/internal/cpuarch"
+	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
 )
 
@@ -18,11 +19,12 @@ type share struct {
 // configuration is one way of booting that the benchmark times.
 type configuration struct {
 	name      string
-	arch      string // GOARCH of the guest: "" (amd64) or "arm64"
-	kernel    string // the directory under $CACHE/kernels: "6.1" or "6.12"
-	machine   string // qemu machine type
-	transport string // initrd transport modules: "pci" or "mmio"
-	strip     bool   // initrd built with --strip-signatures
+	arch      string   // GOARCH of the guest: "" (amd64) or "arm64"
+	kernel    string   // the directory under $CACHE/kernels: "6.1" or "6.12"
+	machine   string   // qemu machine type
+	transport string   // initrd transport modules: "pci" or "mmio"
+	strip     bool     // initrd built with --strip-signatures
+	modules   []string // more modules in the initrd (mkvirtinitrd --module)
 	memory    string
 	noReboot  bool
 	osbuild   bool // the command line and devices of osbuild's VM
@@ -59,6 +61,9 @@ var configurations = []configuration{
 		about: "the same initrd built with --strip-signatures"},
 	{name: "q35-6.12", kernel: "6.12", machine: "q35", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
 		about: "Debian 6.12 (backports), virtio and virtiofs built in: no modules"},
+	{name: "q35-6.12-overlay", kernel: "6.12", machine: "q35", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
+		modules: []string{initrd.OverlayModule}, append: "rd.overlay",
+		about: "q35-6.12 with rd.overlay: the overlay module (signed, xz) from the initrd, a tmpfs and the overlay mount"},
 	{name: "q35-6.12-osbuild", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, shares: osbuildShares,
 		about: "osbuild's shape: 3G, five shares, a virtio-serial port, its command line, no -no-reboot"},
 	{name: "q35-6.12-osbuild-tuned", kernel: "6.12", machine: "q35", transport: "pci", memory: "3G", osbuild: true, tune: true, shares: osbuildShares,

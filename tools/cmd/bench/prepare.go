@@ -80,6 +80,7 @@ func (w *workspace) prepare(c configuration, k kernel, inits []initSpec) (*prepa
 			ModulesDir:      k.modules,
 			Transport:       c.transport,
 			StripSignatures: c.strip,
+			Modules:         c.modules,
 			Extra:           extra,
 		})
 		if err != nil {
