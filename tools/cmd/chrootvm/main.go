@@ -383,15 +383,10 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 			a.errorf("put the terminal into raw mode: %v", err)
 			return exitFailed
 		}
-		// Restored on every way out: the return (a signal ends the run
-		// by returning too) and a panic.
+		// Restored on every way out of this function: the return (a
+		// signal or the escape key ends the run by returning too) and a
+		// panic, which runs the deferred calls on its way.
 		defer raw.restore()
-		defer func() {
-			if r := recover(); r != nil {
-				raw.restore()
-				panic(r)
-			}
-		}()
 		log = crlfWriter{a.stderr}
 		a.stderr = log
 		a.debugf("interactive: the escape key %s kills the VM", escapeName)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestParseRecord(t *testing.T) {
@@ -273,4 +274,99 @@ func hasChild(pid int, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestKilledRunCleaned: the temporary directory of a chrootvm killed by
+// SIGKILL stays behind, and the next run removes it, before anything
+// else (here it fails at once, on a missing ROOTFS).
+func TestKilledRunCleaned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs chrootvm")
+	}
+	args, env, tmp := fakeParts(t, "30")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !hasChild(cmd.Process.Pid, "sleep") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*"))
+	if len(left) != 1 {
+		t.Fatalf("a SIGKILLed chrootvm left %q, want its one temporary directory", left)
+	}
+	next := exec.Command(os.Args[0], filepath.Join(tmp, "no-such-root"))
+	next.Env = env
+	out, _ := next.CombinedOutput()
+	if !strings.Contains(string(out), "does not exist") {
+		t.Errorf("the next run said %q, want the missing ROOTFS", out)
+	}
+	if _, err := os.Lstat(left[0]); err == nil {
+		t.Errorf("the next run left %s", left[0])
+	}
+}
+
+// TestTerminalRestoredOnSignal: chrootvm on a terminal puts it into raw
+// mode for the run, and a SIGTERM during the run gives it back as it was.
+func TestTerminalRestoredOnSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs chrootvm")
+	}
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer master.Close()
+	var n uint32
+	var unlock int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
+		t.Fatal(e)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
+		t.Fatal(e)
+	}
+	slave, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	go io.Copy(io.Discard, master)
+	before, err := getTermios(int(slave.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, env, _ := fakeParts(t, "30")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	raw := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if tio, err := getTermios(int(slave.Fd())); err == nil && tio.Lflag&syscall.ICANON == 0 {
+			raw = true
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if !raw {
+		t.Errorf("chrootvm on a terminal did not put it into raw mode")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	after, err := getTermios(int(slave.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("the terminal's mode after a SIGTERM: %+v, want it as before: %+v", *after, *before)
+	}
 }
