@@ -37,6 +37,7 @@ func runChrootvmIO(t *testing.T, bin string, args []string, stdin []byte) chroot
 	t.Helper()
 	bootSlots <- struct{}{}
 	defer func() { <-bootSlots }()
+	// The hang guard: chrootvm's own --timeout may be under test.
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -45,13 +46,13 @@ func runChrootvmIO(t *testing.T, bin string, args []string, stdin []byte) chroot
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("chrootvm did not end within %v (stdin end of file not seen?)\nstderr:\n%s", bootTimeout, stderr.Bytes())
+		t.Fatalf("chrootvm %q did not end within %v\nstderr:\n%s", args, bootTimeout, stderr.Bytes())
 	}
 	r := chrootvmRun{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("chrootvm: %v\nstderr:\n%s", err, stderr.Bytes())
+		t.Fatalf("chrootvm %q: %v\nstderr:\n%s", args, err, stderr.Bytes())
 	}
 	return r
 }

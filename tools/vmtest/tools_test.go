@@ -2,7 +2,6 @@ package vmtest
 
 import (
 	"bytes"
-	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -295,29 +294,12 @@ func checkReadOnly(t *testing.T, d daemon, out []byte, rootfs, ro string) {
 	}
 }
 
-// runChrootvm runs chrootvm in a boot slot and returns its exit status and
-// output.
+// runChrootvm runs chrootvm in a boot slot without input and returns its
+// exit status and output, stdout then stderr.
 func runChrootvm(t *testing.T, bin string, args []string) (int, []byte) {
 	t.Helper()
-	bootSlots <- struct{}{}
-	defer func() { <-bootSlots }()
-	// The hang guard: chrootvm's own --timeout is under test.
-	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("chrootvm %q did not end within %v\n%s", args, bootTimeout, out.Bytes())
-	}
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), out.Bytes()
-		}
-		t.Fatalf("chrootvm %q: %v\n%s", args, err, out.Bytes())
-	}
-	return 0, out.Bytes()
+	r := runChrootvmIO(t, bin, args, nil)
+	return r.code, append(r.stdout, r.stderr...)
 }
 
 // realDepends reads the dependencies of the named modules from the
