@@ -204,7 +204,8 @@ func TestChrootvmStatus(t *testing.T) {
 		stderr  string // a message chrootvm must print
 		kernels []string
 	}{
-		{"self-signal", nil, []string{"sh", "-c", "echo before; kill -USR2 $$; echo after"}, 128 + int(syscall.SIGUSR2), "", kernelNames},
+		// cat first: an empty stdin must be an end of file at once.
+		{"self-signal", nil, []string{"sh", "-c", "cat; echo before; kill -USR2 $$; echo after"}, 128 + int(syscall.SIGUSR2), "", kernelNames},
 		{"no-interpreter", nil, []string{"/run/mnt/in/nointerp"}, 127, "nointerp", []string{"6.12", "arm64-6.1"}},
 		{"not-elf", nil, []string{"/run/mnt/in/garbage"}, 126, "garbage", []string{"6.12", "arm64-6.1"}},
 		{"fatal", []string{"--append", "mount-ro=nosuchtag rd.timeout=2 rd.emergency=poweroff"}, []string{"/bin/true"}, 119, "nosuchtag", []string{"6.12"}},
