@@ -52,5 +52,12 @@ func checkAppend(a string) error {
 	if strings.ContainsAny(a, "\n\x00") {
 		return cli.Usagef("--append %q contains a newline or a NUL byte", a)
 	}
+	// The VM ends when qemu exits: a guest that halts, or a kernel that
+	// waits forever after a panic, would keep it running until --timeout.
+	for _, w := range strings.Fields(a) {
+		if w == "rd.emergency=halt" || w == "panic=0" {
+			return cli.Usagef("--append %s: the guest would stay halted, and chrootvm waits for the VM to end (use rd.emergency=poweroff or reboot)", w)
+		}
+	}
 	return nil
 }

@@ -54,6 +54,9 @@ func TestCheckAppend(t *testing.T) {
 		{`a="b c`, "unbalanced double quote"},
 		{`"`, "unbalanced double quote"},
 		{"a\nb", "newline"},
+		{"rd.emergency=halt", "stay halted"},
+		{"quiet panic=0", "stay halted"},
+		{"rd.emergency=reboot panic=5", ""},
 	}
 	for _, tt := range tests {
 		err := checkAppend(tt.in)

@@ -75,7 +75,9 @@ Options:
   --cpus N              virtual CPUs (default 1)
   --timeout DURATION    stop the VM after DURATION (90s, 5m, or seconds)
                         and exit with status 124
-  --append ARGS         add ARGS to the kernel command line (repeatable)
+  --append ARGS         add ARGS to the kernel command line (repeatable);
+                        an unbalanced double quote, rd.emergency=halt and
+                        panic=0 are refused (the VM would never end)
   --init FILE           the /init binary, built for the guest's architecture
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit
