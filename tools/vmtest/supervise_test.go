@@ -2,13 +2,16 @@ package vmtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
@@ -218,6 +221,11 @@ read line; echo "got $line"; exit 5`
 			}
 		}},
 	}
+	scenarios = append(scenarios, struct {
+		name    string
+		kernels []string
+		run     func(*testing.T, kernel)
+	}{"console-ctrl-c", allKernels, testConsoleCtrlC})
 	for _, name := range kernelNames {
 		for _, s := range scenarios {
 			if !slices.Contains(s.kernels, name) {
@@ -237,4 +245,90 @@ func tail(s string) string {
 		return s[len(s)-80:]
 	}
 	return s
+}
+
+// testConsoleCtrlC types Ctrl-C on the serial console once the program
+// is running in console mode: the console's terminal is the program's
+// controlling terminal, so its line discipline sends SIGINT to the
+// program's process group (as PID 1's child, the program may die of it).
+func testConsoleCtrlC(t *testing.T, k kernel) {
+	path := filepath.Join(t.TempDir(), "initrd")
+	if _, err := initrd.WriteFile(path, initrd.Options{
+		Init:       k.guest.init,
+		ModulesDir: k.modules,
+		Transport:  k.guest.transport,
+		Argv:       []string{"/bin/sh", "-c", "echo READY-FOR-CTRL-C; sleep 600; echo not interrupted"},
+	}); err != nil {
+		t.Fatalf("initrd.WriteFile: %v", err)
+	}
+	console := &markWriter{mark: []byte("READY-FOR-CTRL-C"), seen: make(chan struct{})}
+	// An OS pipe: exec hands it to qemu as it is, where an io.Reader
+	// would need a copying goroutine that Run waits for.
+	keys, typist, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	defer typist.Close()
+	go func() {
+		select {
+		case <-console.seen:
+			typist.Write([]byte{0x03})
+		case <-time.After(bootTimeout):
+		}
+	}()
+	c := machineConfig(k, vm.Config{
+		Initrd:   path,
+		Append:   "rootfs=rootfs rd.supervise",
+		Shares:   []vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}},
+		NoReboot: true,
+		ExitOnly: true,
+		Console:  console,
+		Stdin:    keys,
+		Timeout:  bootTimeout,
+	})
+	bootSlots <- struct{}{}
+	res, err := vm.Run(context.Background(), c)
+	<-bootSlots
+	if err != nil {
+		t.Fatalf("vm.Run: %v", err)
+	}
+	out := console.bytes()
+	if res.TimedOut {
+		t.Errorf("the VM did not end within %v: Ctrl-C did not end the program", bootTimeout)
+	}
+	if _, ok := initrdLine(out, "program killed by signal 2"); !ok {
+		t.Errorf("no `initrd: program killed by signal 2` on the console")
+	}
+	if bytes.Contains(out, []byte("not interrupted")) {
+		t.Errorf("the program was not interrupted")
+	}
+	if t.Failed() {
+		t.Logf("console:\n%s", out)
+	}
+}
+
+// markWriter keeps what is written and closes seen once mark appears.
+type markWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	mark []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *markWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if bytes.Contains(w.buf.Bytes(), w.mark) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *markWriter) bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Clone(w.buf.Bytes())
 }
