@@ -29,20 +29,6 @@ const (
 	initMarker  = "Attempted to kill init! exitcode=0x"
 )
 
-// NormalEndReports are the beginnings of the kernel's reports of a
-// normal end of the guest: PID 1 exited, or the guest powered off or
-// rebooted by itself. A program that passes the console on without the
-// kernel's last words (chrootvm) drops everything from one of them on.
-func NormalEndReports() []string {
-	r := []string{panicMarker + strings.TrimSuffix(initMarker, " exitcode=0x")}
-	for _, m := range rebootMarkers {
-		if m.end != EndHalt {
-			r = append(r, m.text)
-		}
-	}
-	return r
-}
-
 var rebootMarkers = []struct {
 	text string
 	end  End

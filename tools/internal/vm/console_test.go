@@ -3,7 +3,6 @@ package vm
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"testing"
 )
 
@@ -142,17 +141,5 @@ func TestConsoleBrokenWriter(t *testing.T) {
 	}
 	if res := c.result(); res.End != EndPowerOff {
 		t.Errorf("result: end %q, want %q", res.End, EndPowerOff)
-	}
-}
-
-func TestNormalEndReports(t *testing.T) {
-	want := []string{"Kernel panic - not syncing: Attempted to kill init!", "reboot: Power down", "reboot: Restarting system"}
-	if got := NormalEndReports(); !slices.Equal(got, want) {
-		t.Errorf("NormalEndReports() = %q, want %q", got, want)
-	}
-	for _, r := range NormalEndReports() {
-		if end, _ := classify(r + " exitcode=0x00000100"); end != EndExit && end != EndPowerOff && end != EndReboot {
-			t.Errorf("classify(%q) = %q, want a normal end", r, end)
-		}
 	}
 }
