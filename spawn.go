@@ -30,10 +30,18 @@ var (
 	spawnEnv   []*byte // envp, NULL-terminated
 	spawnStdio stdio
 	spawnErrno int32    // execve's errno, written by the child into errPipe
+	nofile     unix.Rlimit
 	errPipe    [2]int32 // read end, write end
 	sigAll     = ^uint64(0)
 	sigSaved   uint64
 )
+
+// inrOpenCur is the soft RLIMIT_NOFILE the kernel starts init with
+// (INR_OPEN_CUR, include/uapi/linux/fs.h). Package syscall raised this
+// process's soft limit to the hard one at start (syscall/rlimit.go: Go
+// does not use select), and its ForkExec lowers it again in the child;
+// so does spawn: a program using select(2) relies on it.
+const inrOpenCur = 1024
 
 // stdio is what the program gets as fds 0, 1 and 2: each fd is above 2
 // (it is duplicated down) or already the fd it should be. ctty makes fd
@@ -48,6 +56,8 @@ type stdio struct {
 func spawn(path string, argv, env []string, io stdio) (int, unix.Errno) {
 	spawnPath = cBytes(path)
 	spawnArgv, spawnEnv, spawnStdio = cArray(argv), cArray(env), io
+	unix.Syscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&nofile)), 0, 0)
+	nofile.Cur = min(nofile.Cur, inrOpenCur)
 	if _, _, err := unix.Syscall(unix.SYS_PIPE2, uintptr(unsafe.Pointer(&errPipe)), unix.O_CLOEXEC, 0); err != 0 {
 		return 0, err
 	}
@@ -100,6 +110,7 @@ func spawnChild() {
 			spawnExit(err)
 		}
 	}
+	unix.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&nofile)), 0, 0, 0)
 	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&sigSaved)), 0, 8, 0, 0)
 	_, _, err := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(&spawnPath[0])),
 		uintptr(unsafe.Pointer(&spawnArgv[0])), uintptr(unsafe.Pointer(&spawnEnv[0])))

@@ -56,6 +56,9 @@ var superviseCases = []superviseCase{
 		status: "exit 0\n", ctty: true},
 	{name: "no-ctty", init: "/bin/sh", args: []string{"-c", `read pid comm state ppid pgrp sid tty rest </proc/self/stat; [ "$sid" = "$pid" ] && [ "$tty" = 0 ]`},
 		status: "exit 0\n"},
+	// The soft limit of open files is the kernel's for init, not the
+	// one package syscall raised for /init itself.
+	{name: "nofile", init: "/bin/sh", args: []string{"-c", `[ "$(ulimit -Sn)" = 1024 ] || { ulimit -Sn; exit 1; }`}, status: "exit 0\n"},
 	// A record is one line.
 	{name: "newline", init: "DIR/two\nlines", status: "exec 2 exec DIR/two lines: no such file or directory\n"},
 }

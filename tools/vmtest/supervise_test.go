@@ -127,7 +127,7 @@ func TestSupervise(t *testing.T) {
 		// stderr apart and byte-exact; arguments with awkward bytes from
 		// /init.argv; the status port's node removed; exit N.
 		{"ports-exit", allKernels, func(t *testing.T, k kernel) {
-			script := `cat; printf '%s|' "$@"; echo err >&2
+			script := `cat; printf '%s|' "$@"; echo err >&2; echo "nofile $(ulimit -Sn)" >&2
 for p in /sys/class/virtio-ports/*; do
   n=$(cat $p/name); [ -e /dev/${p##*/} ] && echo "node $n" >&2
 done
@@ -138,8 +138,8 @@ exit 7`
 			if want := string(stdin) + strings.Join(args, "|") + "|"; r.stdout != want {
 				t.Errorf("stdout: %d bytes, want %d (stdin, then the arguments); tail %q", len(r.stdout), len(want), tail(r.stdout))
 			}
-			if want := "err\nnode virtinit.stdin\nnode virtinit.stdout\nnode virtinit.stderr\n"; r.stderr != want {
-				t.Errorf("stderr %q, want %q (the status port's node removed)", r.stderr, want)
+			if want := "err\nnofile 1024\nnode virtinit.stdin\nnode virtinit.stdout\nnode virtinit.stderr\n"; r.stderr != want {
+				t.Errorf("stderr %q, want %q (init's limit of open files; the status port's node removed)", r.stderr, want)
 			}
 			if _, ok := initrdLine(r.res.Output, "program exited with status 7"); !ok {
 				t.Errorf("no initrd: line on the console telling the status")
