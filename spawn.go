@@ -29,7 +29,7 @@ var (
 	spawnArgv  []*byte // argv, NULL-terminated
 	spawnEnv   []*byte // envp, NULL-terminated
 	spawnStdio stdio
-	spawnErrno int32    // execve's errno, written by the child into errPipe
+	spawnErrno int32 // execve's errno, written by the child into errPipe
 	nofile     unix.Rlimit
 	errPipe    [2]int32 // read end, write end
 	sigAll     = ^uint64(0)
