@@ -104,10 +104,11 @@ func (p *pty) send(t *testing.T, s string) {
 
 // TestChrootvmTTY drives an interactive shell through a pseudo-terminal,
 // as a person would: chrootvm on a terminal runs the program on a
-// terminal of the guest, $TERM arrives, a background job runs, Ctrl-C
-// interrupts the foreground job and not the shell, and the host terminal
-// is back in its own mode afterwards. On 6.12 the escape key ends the
-// VM; elsewhere the shell's exit status comes back.
+// terminal of the guest, $TERM and the terminal's size arrive, a
+// background job runs, Ctrl-C interrupts the foreground job and not the
+// shell, and the host terminal is back in its own mode afterwards. On
+// 6.12 the escape key ends the VM; elsewhere the shell's exit status
+// comes back.
 func TestChrootvmTTY(t *testing.T) {
 	for _, name := range kernelNames {
 		t.Run(name, func(t *testing.T) {
@@ -116,6 +117,11 @@ func TestChrootvmTTY(t *testing.T) {
 			bin := buildTool(t, p, "chrootvm")
 			pt := openPty(t)
 			defer pt.master.Close()
+			// A size of its own, to see it arrive as COLUMNS and LINES.
+			ws := struct{ row, col, x, y uint16 }{row: 37, col: 101}
+			if err := ioctl(pt.master, syscall.TIOCSWINSZ, unsafe.Pointer(&ws)); err != nil {
+				t.Fatal(err)
+			}
 			before, err := getTermios(pt.slave)
 			if err != nil {
 				t.Fatal(err)
@@ -146,8 +152,8 @@ func TestChrootvmTTY(t *testing.T) {
 
 			// Typed text is echoed by the guest's terminal; only the
 			// shell's results count: READY$((40+2)) prints READY42.
-			pt.send(t, "echo READY$((40+2)) T=$TERM; tty\r")
-			off := pt.waitFor(t, 0, "READY42 T=vt100", bootTimeout)
+			pt.send(t, "echo READY$((40+2)) T=$TERM C=$COLUMNS L=$LINES; tty\r")
+			off := pt.waitFor(t, 0, "READY42 T=vt100 C=101 L=37", bootTimeout)
 			off = pt.waitFor(t, off, "/dev/hvc", 10*time.Second)
 			pt.send(t, "sleep 1000 & echo BG$((1+1))\r")
 			off = pt.waitFor(t, off, "BG2", 30*time.Second)

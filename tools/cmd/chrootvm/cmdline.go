@@ -22,14 +22,17 @@ import (
 // rd.emergency), and the missing status record says what happened.
 // --debug shows the kernel's and /init's messages.
 //
-// CONSOLE is the architecture's serial port: ttyS0 or ttyAMA0. TERM is
-// the host's $TERM in a tty run ("" for none): the kernel hands an
-// unknown key=value word to init as an environment variable; a value the
-// command line cannot carry is left out.
-func cmdline(console, supervise string, mounts []vm.Share, appends []string, term string, debug bool) (string, error) {
+// CONSOLE is the architecture's serial port: ttyS0 or ttyAMA0. ENV are
+// KEY=VALUE words for the program's environment in a tty run (TERM,
+// COLUMNS, LINES): the kernel hands an unknown key=value word to init as
+// an environment variable. A word the command line cannot carry is left
+// out.
+func cmdline(console, supervise string, mounts []vm.Share, appends []string, env []string, debug bool) (string, error) {
 	extra := []string{"panic=-1", "rootfstype=virtiofs", "ro", "rd.supervise=" + supervise}
-	if term != "" && !strings.ContainsAny(term, "\" \t\n\v\f\r") {
-		extra = append(extra, "TERM="+term)
+	for _, e := range env {
+		if k, v, ok := strings.Cut(e, "="); ok && k != "" && v != "" && !strings.ContainsAny(e, "\" \t\n\v\f\r") {
+			extra = append(extra, e)
+		}
 	}
 	return vm.Cmdline{
 		Console: console,

@@ -16,26 +16,26 @@ func TestCmdline(t *testing.T) {
 		supervise string
 		mounts    []vm.Share
 		appends   []string
-		term      string
+		env       []string
 		debug     bool
 		want      string
 	}{
-		{"ttyS0", "ports", nil, nil, "", false,
+		{"ttyS0", "ports", nil, nil, nil, false,
 			base + " rd.supervise=ports rootfs=rootfs quiet loglevel=3"},
-		{"ttyS0", "ports", nil, nil, "", true,
+		{"ttyS0", "ports", nil, nil, nil, true,
 			base + " rd.supervise=ports rootfs=rootfs debug"},
 		{"ttyS0", "tty", []vm.Share{{Tag: "work", Path: "/w"}, {Tag: "src", Path: "/s", ReadOnly: true}},
-			[]string{" fuse.max_user_bgreq=4 ", "", "x=1 y=2"}, "xterm-256color", false,
-			base + ` rd.supervise=tty TERM=xterm-256color rootfs=rootfs mount=work mount-ro=src quiet loglevel=3 fuse.max_user_bgreq=4 x=1 y=2`},
-		{"ttyS0", "tty", nil, nil, `a "b`, false,
+			[]string{" fuse.max_user_bgreq=4 ", "", "x=1 y=2"}, []string{"TERM=xterm-256color", "COLUMNS=132", "LINES=43"}, false,
+			base + ` rd.supervise=tty TERM=xterm-256color COLUMNS=132 LINES=43 rootfs=rootfs mount=work mount-ro=src quiet loglevel=3 fuse.max_user_bgreq=4 x=1 y=2`},
+		{"ttyS0", "tty", nil, nil, []string{`TERM=a "b`, "TERM=", "=x", "LINES"}, false,
 			base + " rd.supervise=tty rootfs=rootfs quiet loglevel=3"},
-		{"ttyAMA0", "ports", nil, nil, "", false,
+		{"ttyAMA0", "ports", nil, nil, nil, false,
 			"console=ttyAMA0 panic=-1 rootfstype=virtiofs ro rd.supervise=ports rootfs=rootfs quiet loglevel=3"},
 	}
 	for _, tt := range tests {
-		got, err := cmdline(tt.console, tt.supervise, tt.mounts, tt.appends, tt.term, tt.debug)
+		got, err := cmdline(tt.console, tt.supervise, tt.mounts, tt.appends, tt.env, tt.debug)
 		if err != nil || got != tt.want {
-			t.Errorf("cmdline(%q, %q, %v, %q, %q, %v) =\n%q, %v\nwant\n%q", tt.console, tt.supervise, tt.mounts, tt.appends, tt.term, tt.debug, got, err, tt.want)
+			t.Errorf("cmdline(%q, %q, %v, %q, %q, %v) =\n%q, %v\nwant\n%q", tt.console, tt.supervise, tt.mounts, tt.appends, tt.env, tt.debug, got, err, tt.want)
 		}
 		if strings.Contains(got, "init=") || strings.Contains(got, " -- ") {
 			t.Errorf("cmdline %q names the program: it belongs in /init.argv", got)

@@ -138,7 +138,8 @@ Interactive use: when stdin and stdout are terminals, PROGRAM gets a
 terminal of the guest (a virtio console) as its stdin, stdout, stderr
 and controlling terminal, and chrootvm puts the host's terminal into raw
 mode until it exits: every key goes to the guest, where Ctrl-C and Ctrl-Z
-reach PROGRAM and its jobs. $TERM is passed on. The escape key Ctrl-]
+reach PROGRAM and its jobs. $TERM is passed on, and the terminal's size
+as COLUMNS and LINES (a later resize does not reach the guest). The escape key Ctrl-]
 kills the VM (status 137). Temporary files: $TMPDIR/chrootvm-*, removed
 at exit; those of a chrootvm killed by SIGKILL are removed by the next
 run.
@@ -312,15 +313,15 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	in, _ := stdin.(*os.File)
 	out, _ := stdout.(*os.File)
 	tty := in != nil && out != nil && isTerminal(in) && isTerminal(out)
-	supervise, term := "ports", ""
+	supervise, env := "ports", []string(nil)
 	if tty {
-		supervise, term = "tty", os.Getenv("TERM")
+		supervise, env = "tty", terminalEnv(int(out.Fd()))
 	}
 	appends := o.appends
 	if o.overlay {
 		appends = append([]string{vm.OverlayWord(o.overlaySize)}, appends...)
 	}
-	line, err := cmdline(ga.Console, supervise, o.mounts, appends, term, o.debug)
+	line, err := cmdline(ga.Console, supervise, o.mounts, appends, env, o.debug)
 	if err != nil {
 		a.errorf("%v", err)
 		return exitUsage

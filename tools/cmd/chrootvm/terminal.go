@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 )
@@ -36,6 +37,22 @@ func setTermios(fd int, t *syscall.Termios) error {
 		return e
 	}
 	return nil
+}
+
+// terminalEnv is the environment a program on the guest's terminal
+// needs from the host's terminal fd: TERM, and its size as COLUMNS and
+// LINES, which curses and busybox read when the terminal reports none
+// (the guest's virtio console starts at 0x0, and qemu passes no resize).
+func terminalEnv(fd int) []string {
+	var env []string
+	if t := os.Getenv("TERM"); t != "" {
+		env = append(env, "TERM="+t)
+	}
+	var ws struct{ row, col, xpixel, ypixel uint16 }
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws))); e == 0 && ws.row > 0 && ws.col > 0 {
+		env = append(env, "COLUMNS="+strconv.Itoa(int(ws.col)), "LINES="+strconv.Itoa(int(ws.row)))
+	}
+	return env
 }
 
 // rawTerminal is a host terminal in raw mode, and how to put it back.
