@@ -26,6 +26,7 @@ import (
 type superviseBoot struct {
 	mode    string   // "ports", "tty" or "console"
 	argv    []string // /init.argv
+	rawArgv []byte   // /init.argv as it is, when set (argv must be nil)
 	stdin   []byte   // virtinit.stdin (ports mode)
 	cmdline string   // more words
 	shares  []vm.Share
@@ -47,12 +48,17 @@ var modePorts = map[string][]string{
 func bootSupervised(t *testing.T, k kernel, b superviseBoot) superviseResult {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "initrd")
+	var extra []initrd.File
+	if b.rawArgv != nil {
+		extra = append(extra, initrd.File{Name: initrd.ArgvPath, Mode: 0o100644, Data: b.rawArgv})
+	}
 	if _, err := initrd.WriteFile(path, initrd.Options{
 		Init:       k.guest.init,
 		ModulesDir: k.modules,
 		Modules:    []string{"virtio_console"}, // built in on 6.12: skipped
 		Transport:  k.guest.transport,
 		Argv:       b.argv,
+		Extra:      extra,
 	}); err != nil {
 		t.Fatalf("initrd.WriteFile: %v", err)
 	}
@@ -169,6 +175,11 @@ exit 7`
 			if !strings.HasPrefix(r.status, `fatal virtiofs tag "nosuch" not found: `) || !strings.HasSuffix(r.status, "\n") || strings.Count(r.status, "\n") != 1 {
 				t.Errorf("status record %q, want one line `fatal virtiofs tag \"nosuch\" not found: ...`", r.status)
 			}
+		}},
+		// A malformed /init.argv, read once the status port is open.
+		{"fatal-argv", []string{"6.12"}, func(t *testing.T, k kernel) {
+			r := bootSupervised(t, k, superviseBoot{mode: "ports", rawArgv: []byte("/bin/true")})
+			r.expectStatus(t, "fatal /init.argv: does not end in NUL\n")
 		}},
 		// A port of the mode missing: the status port is open already.
 		{"fatal-missing-port", []string{"6.12"}, func(t *testing.T, k kernel) {
