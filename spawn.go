@@ -29,16 +29,16 @@ var (
 	spawnArgv  []*byte // argv, NULL-terminated
 	spawnEnv   []*byte // envp, NULL-terminated
 	spawnStdio stdio
-	spawnErrno int32 // execve's errno, written by the child into errPipe
-	nofile     unix.Rlimit
-	errPipe    [2]int32 // read end, write end
+	spawnErrno int32       // execve's errno, written by the child into errPipe
+	nofile     unix.Rlimit // the program's RLIMIT_NOFILE (inrOpenCur)
+	errPipe    [2]int32    // read end, write end
 	sigAll     = ^uint64(0)
 	sigSaved   uint64
 )
 
 // inrOpenCur is the soft RLIMIT_NOFILE the kernel starts init with
 // (INR_OPEN_CUR, include/uapi/linux/fs.h). Package syscall raised this
-// process's soft limit to the hard one at start (syscall/rlimit.go: Go
+// process's soft limit to just below the hard one at start (syscall/rlimit.go: Go
 // does not use select), and its ForkExec lowers it again in the child;
 // so does spawn: a program using select(2) relies on it.
 const inrOpenCur = 1024
