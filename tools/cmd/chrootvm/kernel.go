@@ -13,6 +13,7 @@ type kernel struct {
 	image   string
 	modules string
 	release string
+	arch    string // read from the image's header
 }
 
 // moduleDirs are where a system keeps its module trees, newest layout

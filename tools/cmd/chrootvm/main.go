@@ -278,15 +278,7 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 		}
 		return exitFailed
 	}
-	kernelsArch, err := kernelArch(k.image)
-	if err != nil {
-		a.errorf("%v", err)
-		return exitNoKernel
-	}
-	if kernelsArch == "" {
-		a.errorf("%s is not a kernel image (no bzImage, arm64 Image, EFI or ELF header)", k.image)
-		return exitNoKernel
-	}
+	kernelsArch := k.arch
 	rootsArch, rootProgram := rootfsArch(rootfs, program)
 	guest, warnings, err := chooseArch(o.arch, k.image, kernelsArch, rootsArch, rootProgram)
 	if err != nil {
@@ -515,6 +507,18 @@ func (a *app) kernel(o *options, rootfs string) (kernel, int) {
 		}
 		k.modules = o.modules
 	}
+	// Not a kernel image: said in one line, before anything else about
+	// the kernel.
+	arch, err := kernelArch(k.image)
+	if err != nil {
+		a.errorf("%v", err)
+		return k, exitNoKernel
+	}
+	if arch == "" {
+		a.errorf("%s is not a kernel image (no bzImage, arm64 Image, EFI or ELF header)", k.image)
+		return k, exitNoKernel
+	}
+	k.arch = arch
 	if k.modules == "" {
 		a.errorf("warning: no module tree for %s: the initrd holds no modules (pass --modules DIR unless virtiofs is built in)", k.image)
 	}
