@@ -303,6 +303,9 @@ func checkTargets(r *report) []target {
 		if w.Untuned.ok() {
 			t.Note = fmt.Sprintf("--no-tune in this run: %.2f s, tuned/untuned %.2f (the host's load moves both)", w.Untuned.Median, w.Seconds.Median/w.Untuned.Median)
 		}
+		if w.CPU.ok() && w.UntunedCPU.ok() {
+			t.Note += fmt.Sprintf("; host CPU time %.2f s tuned, %.2f s --no-tune (%.2f)", w.CPU.Median, w.UntunedCPU.Median, w.CPU.Median/w.UntunedCPU.Median)
+		}
 		ts = append(ts, t)
 	}
 	if c := r.Size.Check; c != nil {
@@ -475,6 +478,10 @@ func printReport(out io.Writer, r *report) {
 		fmt.Fprintf(out, "    chrootvm's defaults: %.2f s (%.2f–%.2f), %d boots\n", s.Median, s.Min, s.Max, s.N)
 		fmt.Fprintf(out, "    --no-tune:           %.2f s (%.2f–%.2f), %d boots\n", u.Median, u.Min, u.Max, u.N)
 		fmt.Fprintf(out, "    host load average (1, 5, 15 min) before and after: %s\n", strings.Join(r.Wall.Load, "; "))
+		c, uc := r.Wall.CPU, r.Wall.UntunedCPU
+		fmt.Fprintf(out, "  host CPU time of chrootvm, qemu and the virtiofsd (what a boot costs whatever the load):\n")
+		fmt.Fprintf(out, "    chrootvm's defaults: %.2f s (%.2f–%.2f)\n", c.Median, c.Min, c.Max)
+		fmt.Fprintf(out, "    --no-tune:           %.2f s (%.2f–%.2f)\n", uc.Median, uc.Min, uc.Max)
 	}
 	for _, e := range r.Wall.Errors {
 		fmt.Fprintf(out, "  failed: %s\n", e)

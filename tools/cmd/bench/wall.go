@@ -18,12 +18,19 @@ import (
 // It depends on the host's load, unlike the guest times.
 type wallReport struct {
 	Command string   `json:"command,omitempty"`
-	Seconds summary  `json:"seconds"`           // chrootvm's defaults
-	Untuned summary  `json:"untuned_seconds"`   // --no-tune
-	Accel   string   `json:"accel"`             // what chrootvm's qemu ran on: tcg or kvm
-	Load    []string `json:"load,omitempty"`    // the host's /proc/loadavg before and after
-	Skipped string   `json:"skipped,omitempty"` // why it was not measured
-	Errors  []string `json:"errors,omitempty"`
+	Seconds summary  `json:"seconds"`         // chrootvm's defaults
+	Untuned summary  `json:"untuned_seconds"` // --no-tune
+	Accel   string   `json:"accel"`           // what chrootvm's qemu ran on: tcg or kvm
+	Load    []string `json:"load,omitempty"`  // the host's /proc/loadavg before and after
+	// CPU and UntunedCPU are the host CPU time (user and system) of
+	// chrootvm and everything it waited for (qemu, the virtiofsd): what
+	// a boot costs the host whatever else runs, and near what its wall
+	// time would be on an idle host, since a TCG guest with one vCPU
+	// keeps one host thread busy.
+	CPU        summary  `json:"cpu_seconds"`
+	UntunedCPU summary  `json:"untuned_cpu_seconds"`
+	Skipped    string   `json:"skipped,omitempty"` // why it was not measured
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // measureWall boots `chrootvm --kernel K --modules M --init I
@@ -53,7 +60,7 @@ func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init, virt
 	if vm.KVMUsable() {
 		r.Accel = "kvm"
 	}
-	var secs, untuned []float64
+	var secs, untuned, cpu, untunedCPU []float64
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		for _, tune := range []bool{true, false} {
 			a, label := args, "default"
@@ -69,15 +76,19 @@ func measureWall(ctx context.Context, chrootvm, dir string, k kernel, init, virt
 				progress(fmt.Sprintf("chrootvm %s /bin/true: %v", label, err))
 				continue
 			}
-			progress(fmt.Sprintf("chrootvm %s /bin/true: %.2f s", label, d.Seconds()))
+			progress(fmt.Sprintf("chrootvm %s /bin/true: %.2f s, %.2f s of CPU", label, d.Seconds(), (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()))
+			// The rusage of a waited-for child includes that of the
+			// children it waited for itself (wait4(2)).
+			c := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 			if tune {
-				secs = append(secs, d.Seconds())
+				secs, cpu = append(secs, d.Seconds()), append(cpu, c)
 			} else {
-				untuned = append(untuned, d.Seconds())
+				untuned, untunedCPU = append(untuned, d.Seconds()), append(untunedCPU, c)
 			}
 		}
 	}
 	r.Seconds, r.Untuned = summarize(secs), summarize(untuned)
+	r.CPU, r.UntunedCPU = summarize(cpu), summarize(untunedCPU)
 	r.Load = append(r.Load, loadAverage())
 	return r
 }
