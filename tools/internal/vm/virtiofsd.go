@@ -84,13 +84,14 @@ func parseDialect(help string) (dialect, error) {
 // a boot makes thousands. A read-write share is the one the host may
 // change while the VM runs, so the guest keeps nothing ("never", the C
 // daemon's "none"): every lookup, attribute and read goes to the daemon
-// and sees the host's file as it is now. The middle policy ("auto")
-// does not do: a guest holding a file open read its old size and content
+// and sees the host's file as it is now. The middle policy ("auto") is
+// not enough: a guest holding a file open read its old size and content
 // after the host rewrote it, with "auto" as with "always", on 6.1 and
-// 6.12 with both daemons (vmtest's rw-fresh check). The cost: files of a read-write share are opened with
-// direct I/O, so a guest program cannot map them MAP_SHARED (ENODEV;
-// the Rust daemon's --allow-mmap would lift that, but only where the
-// guest has the directory to itself, its help says).
+// 6.12 with both daemons (vmtest's rw-fresh check). The cost: files of a
+// read-write share are opened with direct I/O, so a guest program cannot
+// map them MAP_SHARED (ENODEV; the Rust daemon's --allow-mmap would lift
+// that, but only where the guest has the directory to itself, its help
+// says).
 //
 // Share.Mmap chooses "auto" for a read-write share instead: the guest
 // keeps file data in its page cache, so its programs can map the files
