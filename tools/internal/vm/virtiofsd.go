@@ -158,7 +158,13 @@ func effectiveCaps() uint64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	return capEff(string(data))
+}
+
+// capEff reads the CapEff line of a /proc/PID/status text (proc(5)): the
+// effective capabilities as a hexadecimal mask; 0 when it has none.
+func capEff(status string) uint64 {
+	for _, line := range strings.Split(status, "\n") {
 		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
 			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			if err != nil {

@@ -87,6 +87,24 @@ func TestArgs(t *testing.T) {
 	}
 }
 
+func TestCapEff(t *testing.T) {
+	tests := []struct {
+		status string
+		want   uint64
+	}{
+		{"Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n", 0x1ffffffffff},
+		{"CapEff:\t0000000000200000\n", 1 << capSysAdmin},
+		{"CapEff:\t0000000000000000\n", 0},
+		{"CapEff:\tnot hex\n", 0},
+		{"Name:\tx\n", 0},
+	}
+	for _, tt := range tests {
+		if got := capEff(tt.status); got != tt.want {
+			t.Errorf("capEff(%q) = %#x, want %#x", tt.status, got, tt.want)
+		}
+	}
+}
+
 func TestChooseSandbox(t *testing.T) {
 	const root = 0x1ffffffffff // CapEff of root
 	tests := []struct {
