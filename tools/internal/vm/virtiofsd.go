@@ -151,6 +151,21 @@ func chooseSandbox(d dialect, capEff uint64) string {
 	return "none"
 }
 
+// capSysChroot is CAP_SYS_CHROOT's bit (linux/capability.h).
+const capSysChroot = 18
+
+// checkPrivileges tells, before anything starts, that the C daemon cannot
+// run without root: its sandbox chroot()s into the share (and its other
+// one needs CAP_SYS_ADMIN), so it would exit at qemu's connection with
+// "chroot(...): Operation not permitted", which qemu reports as a
+// vhost-user protocol error. capEff is as for chooseSandbox.
+func (v Virtiofsd) checkPrivileges(capEff uint64) error {
+	if v.Rust || capEff&(1<<capSysChroot) != 0 {
+		return nil
+	}
+	return fmt.Errorf("vm: %s is the C virtiofsd, whose sandboxes need root; run as root, or choose the Rust virtiofsd (%s, or chrootvm --virtiofsd)", v.Path, VirtiofsdEnv)
+}
+
 // effectiveCaps reads this process's effective capabilities; 0 when
 // they cannot be read.
 func effectiveCaps() uint64 {

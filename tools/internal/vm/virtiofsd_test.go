@@ -87,6 +87,21 @@ func TestArgs(t *testing.T) {
 	}
 }
 
+func TestCheckPrivileges(t *testing.T) {
+	const root = 0x1ffffffffff
+	c := Virtiofsd{Path: "/usr/lib/qemu/virtiofsd", Sandbox: "chroot"}
+	rust := Virtiofsd{Path: "/usr/libexec/virtiofsd", Rust: true, ReadOnly: true, Sandbox: "none"}
+	if err := c.checkPrivileges(root); err != nil {
+		t.Errorf("C daemon as root: %v", err)
+	}
+	if err := c.checkPrivileges(0); err == nil || !strings.Contains(err.Error(), "need root") || !strings.Contains(err.Error(), c.Path) {
+		t.Errorf("C daemon without privileges: %v, want an error naming it and root", err)
+	}
+	if err := rust.checkPrivileges(0); err != nil {
+		t.Errorf("Rust daemon without privileges: %v", err)
+	}
+}
+
 func TestCapEff(t *testing.T) {
 	tests := []struct {
 		status string

@@ -181,6 +181,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		if err := fsd.dialect().check(c.Shares); err != nil {
 			return nil, err
 		}
+		if err := fsd.checkPrivileges(effectiveCaps()); err != nil {
+			return nil, err
+		}
 	}
 	a, _ := cpuarch.Lookup(c.Arch)
 	p := plan{
