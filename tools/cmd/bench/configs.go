@@ -156,6 +156,13 @@ func (c configuration) composeCmdline(extra string) (string, error) {
 	return line.String()
 }
 
+// withAppend adds the words of -append after the configuration's own
+// (q35-6.12-overlay's rd.overlay), which they must not replace.
+func (c configuration) withAppend(words string) configuration {
+	c.append = strings.TrimSpace(c.append + " " + words)
+	return c
+}
+
 // deterministic are the qemu arguments that, with -icount, make a boot
 // repeat to the nanosecond up to the first wait on a virtiofsd: without
 // them the guest's time at /init wanders over 8-12 ms in steps of a

@@ -112,7 +112,7 @@ func run(ctx context.Context, o options) error {
 		return nil
 	}
 	for _, c := range configs {
-		c.append = o.append
+		c = c.withAppend(o.append)
 		if err := c.checkCmdline(); err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func run(ctx context.Context, o options) error {
 
 	var preps []*prepared
 	for _, c := range configs {
-		c.append = o.append
+		c = c.withAppend(o.append)
 		c.qemuArgs = strings.Fields(o.qemu)
 		c.virtiofsd = fsd.Path
 		progress("initrds for " + c.name)
