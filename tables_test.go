@@ -179,8 +179,10 @@ func TestDevNodes(t *testing.T) {
 
 // TestDependencies keeps the binary small: main's own imports are
 //
-//   - unsafe: pointers handed to the kernel (syscalls.go, files.go);
-//   - runtime: runtime.KeepAlive after those calls;
+//   - unsafe: pointers handed to the kernel, by the rules that
+//     pointers_test.go checks;
+//   - runtime: runtime.KeepAlive after those calls, and LockOSThread
+//     around spawn's fork (spawn.go);
 //   - golang.org/x/sys/unix: the system call numbers, constants and
 //     Syscall6.
 //

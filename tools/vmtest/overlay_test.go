@@ -25,7 +25,8 @@ var overlayFiles = map[string]string{
 // overlay of the read-only virtiofs root and a 16 MiB tmpfs. The program
 // changes, creates and removes files in /etc, /usr and /var and reads its
 // writes back; they are in the tmpfs (/run/overlay/upper), the lower
-// layer is untouched, the API mounts moved into the overlay root, the
+// layer is untouched, the API mounts moved into the overlay root (/tmp,
+// which the host's root lacks, on a mount point made in the overlay), the
 // shares stay virtiofs, a write beyond 16 MiB gets ENOSPC and space comes
 // back when the file goes. On the host, the root's listing (modes, sizes,
 // digests, mtimes) is the same after the boot as before. supervised runs
@@ -33,7 +34,8 @@ var overlayFiles = map[string]string{
 // stays.
 func testOverlay(t *testing.T, k kernel, supervised bool) {
 	root := t.TempDir()
-	if err := makeRootfs(root, k.guest.busybox, true); err != nil {
+	// Without /tmp: /init creates the mount point in the overlay.
+	if err := makeRootfs(root, k.guest.busybox, false); err != nil {
 		t.Fatal(err)
 	}
 	for name, content := range overlayFiles {
