@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ type result struct {
 type report struct {
 	out      io.Writer
 	output   map[string][]string // by package and test: the lines so far
+	running  map[string][]string // by package: the tests that started and have not ended
 	skipped  []result
 	failed   []result
 	pkgFails []string
@@ -58,7 +60,7 @@ type report struct {
 }
 
 func newReport(out io.Writer) *report {
-	return &report{out: out, output: map[string][]string{}}
+	return &report{out: out, output: map[string][]string{}, running: map[string][]string{}}
 }
 
 func key(pkg, test string) string { return pkg + "\x00" + test }
@@ -66,6 +68,16 @@ func key(pkg, test string) string { return pkg + "\x00" + test }
 // add takes one event.
 func (r *report) add(e event) {
 	k := key(e.Package, e.Test)
+	if e.Test != "" {
+		switch e.Action {
+		case "run":
+			r.running[e.Package] = append(r.running[e.Package], e.Test)
+		case "pass", "fail", "skip":
+			r.running[e.Package] = slices.DeleteFunc(r.running[e.Package], func(t string) bool { return t == e.Test })
+		}
+	} else if e.Action == "pass" || e.Action == "fail" {
+		r.unfinished(e.Package)
+	}
 	switch e.Action {
 	case "output":
 		r.output[k] = append(r.output[k], e.Output)
@@ -119,6 +131,28 @@ func (r *report) add(e event) {
 			}
 		}
 	}
+}
+
+// unfinished reports the tests of a package that ended without ending
+// themselves (a panic, go test's -timeout): failed, with what they
+// printed up to the goroutine dump.
+func (r *report) unfinished(pkg string) {
+	for _, test := range r.running[pkg] {
+		k := key(pkg, test)
+		r.failed = append(r.failed, result{pkg: pkg, test: test + " (did not end)"})
+		fmt.Fprintf(r.out, "     FAIL %s %s: did not end\n", path.Base(pkg), test)
+		for _, l := range r.output[k] {
+			if strings.HasPrefix(l, "goroutine ") {
+				fmt.Fprint(r.out, "     | (goroutine dump left out)\n")
+				break
+			}
+			if !strings.HasPrefix(l, "=== ") {
+				fmt.Fprint(r.out, "     | "+l)
+			}
+		}
+		delete(r.output, k)
+	}
+	delete(r.running, pkg)
 }
 
 // skipReason is what a skipped test printed, without go test's own

@@ -37,6 +37,55 @@ not an event
 {"Action":"fail","Package":"x/q","Elapsed":0,"FailedBuild":"x/q [x/q.test]"}
 `
 
+// timeout is what `go test -json -timeout 2s` printed for a parallel
+// subtest still running when the alarm fired.
+const timeout = `{"Action":"start","Package":"x/t"}
+{"Action":"run","Package":"x/t","Test":"TestA"}
+{"Action":"run","Package":"x/t","Test":"TestA/sub"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"=== RUN   TestA/sub\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"    x_test.go:3: starting\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"panic: test timed out after 2s\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"\trunning tests:\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"\t\tTestA/sub (2s)\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"goroutine 7 [running]:\n"}
+{"Action":"output","Package":"x/t","Test":"TestA/sub","Output":"testing.(*M).startAlarm.func1()\n"}
+{"Action":"run","Package":"x/t","Test":"TestC"}
+{"Action":"pass","Package":"x/t","Test":"TestC","Elapsed":0}
+{"Action":"output","Package":"x/t","Output":"FAIL\tx/t\t2.049s\n"}
+{"Action":"fail","Package":"x/t","Elapsed":2.051}
+`
+
+func TestReportTimeout(t *testing.T) {
+	var out, sum strings.Builder
+	r := newReport(&out)
+	if err := r.read(strings.NewReader(timeout)); err != nil {
+		t.Fatal(err)
+	}
+	r.summary(&sum)
+	for _, want := range []string{
+		"FAIL t TestA: did not end\n",
+		"FAIL t TestA/sub: did not end\n",
+		"| panic: test timed out after 2s\n",
+		"| \t\tTestA/sub (2s)\n",
+		"| (goroutine dump left out)\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "startAlarm") || strings.Contains(out.String(), "TestC") {
+		t.Errorf("progress shows the goroutine dump or the passed TestC:\n%s", out.String())
+	}
+	wantSum := `1 packages, 1 failed, 2 tests failed, 0 skipped
+FAIL x/t
+FAIL x/t TestA (did not end)
+FAIL x/t TestA/sub (did not end)
+`
+	if sum.String() != wantSum {
+		t.Errorf("summary:\n%s\nwant:\n%s", sum.String(), wantSum)
+	}
+}
+
 func TestReport(t *testing.T) {
 	var out, sum strings.Builder
 	r := newReport(&out)
