@@ -156,15 +156,16 @@ func TestBoot(t *testing.T) {
 	}
 	scenarios := []scenario{
 		{"basic-and-shares", testBasic, allKernels, true},
-		{"cmdline-and-modparam", testCmdline, allKernels, false},
-		{"initramfs-freed", testFreed, allKernels, false},
+		{"cmdline-and-modparam", testCmdline, allKernels, true},
+		{"initramfs-freed", testFreed, allKernels, true},
+		// No shares: no virtiofsd.
 		{"initramfs-freed-control", testFreedControl, allKernels, false},
 		{"osbuild", testOsbuild, x86Kernels, true},
-		{"no-tmp", testNoTmp, allKernels, false},
-		{"corrupt-module", testCorruptModule, []string{"6.1"}, false},
+		{"no-tmp", testNoTmp, allKernels, true},
+		{"corrupt-module", testCorruptModule, []string{"6.1"}, true},
 		// rd.overlay under both ways of running the program.
-		{"overlay", func(t *testing.T, k kernel) { testOverlay(t, k, false) }, []string{"6.1", "arm64-6.1"}, false},
-		{"overlay-supervised", func(t *testing.T, k kernel) { testOverlay(t, k, true) }, []string{"6.12"}, false},
+		{"overlay", func(t *testing.T, k kernel) { testOverlay(t, k, false) }, []string{"6.1", "arm64-6.1"}, true},
+		{"overlay-supervised", func(t *testing.T, k kernel) { testOverlay(t, k, true) }, []string{"6.12"}, true},
 	}
 	for _, f := range failures {
 		scenarios = append(scenarios, scenario{f.name, func(t *testing.T, k kernel) { testFailure(t, k, f) }, allKernels, true})

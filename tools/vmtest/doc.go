@@ -17,8 +17,8 @@
 //
 // Relative paths are taken from tools/, where `go test ./...` runs.
 //
-// The basic, osbuild and failure scenarios and chrootvm's run on x86_64
-// with each virtiofsd, as subtests named after it: "c", qemu's C daemon
+// TestBoot's scenarios that share directories and TestChrootvm's cases
+// run on x86_64 with each virtiofsd, as subtests named after it: "c", qemu's C daemon
 // at /usr/lib/qemu/virtiofsd (Debian 12's qemu-system-common), and
 // "rust", the Rust daemon tools/fetch-deps puts into the cache
 // (virtiofsd/virtiofsd). A missing daemon skips its subtests, or fails
