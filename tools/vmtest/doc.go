@@ -18,11 +18,12 @@
 // Relative paths are taken from tools/, where `go test ./...` runs.
 //
 // TestBoot's scenarios that share directories and TestChrootvm's cases
-// run on x86_64 with each virtiofsd, as subtests named after it: "c", qemu's C daemon
-// at /usr/lib/qemu/virtiofsd (Debian 12's qemu-system-common), and
-// "rust", the Rust daemon tools/fetch-deps puts into the cache
-// (virtiofsd/virtiofsd). A missing daemon skips its subtests, or fails
-// them under VIRTINIT_REQUIRE_VM=1. On arm64 they run with the C daemon.
+// run on x86_64 with each virtiofsd, as subtests named after it: "c",
+// qemu's C daemon at /usr/lib/qemu/virtiofsd (Debian 12's
+// qemu-system-common), and "rust", the Rust daemon tools/fetch-deps puts
+// into the cache (virtiofsd/virtiofsd). A missing daemon skips its
+// subtests, or fails them under VIRTINIT_REQUIRE_VM=1. On arm64 they run
+// with the C daemon. The other tests use vm's default choice.
 //
 // Every boot runs under TCG and takes several seconds (x86_64 7-10 s,
 // arm64 2-4 s), so at most two run at a time, whatever the architecture,
