@@ -48,10 +48,11 @@ type flagSpec struct {
 }
 
 var flags = map[string]flagSpec{
-	"--mount":    {2, func(o *options, v []string) error { return o.addMount(v[0], v[1], false) }},
-	"--mount-ro": {2, func(o *options, v []string) error { return o.addMount(v[0], v[1], true) }},
-	"--kernel":   {1, func(o *options, v []string) error { o.kernel = v[0]; return nil }},
-	"--modules":  {1, func(o *options, v []string) error { o.modules = v[0]; return nil }},
+	"--mount":          {2, func(o *options, v []string) error { return o.addMount("--mount", v[0], v[1]) }},
+	"--mount-uncached": {2, func(o *options, v []string) error { return o.addMount("--mount-uncached", v[0], v[1]) }},
+	"--mount-ro":       {2, func(o *options, v []string) error { return o.addMount("--mount-ro", v[0], v[1]) }},
+	"--kernel":         {1, func(o *options, v []string) error { o.kernel = v[0]; return nil }},
+	"--modules":        {1, func(o *options, v []string) error { o.modules = v[0]; return nil }},
 	"--arch": {1, func(o *options, v []string) error {
 		a, err := parseArch(v[0])
 		o.arch = a
@@ -184,13 +185,10 @@ func parseArgs(args []string) (*options, error) {
 // rootTag is the virtiofs tag of ROOTFS, the default of /init.
 const rootTag = "rootfs"
 
-// addMount adds a share after checking its tag by /init's rules: /init
-// mounts it at /run/mnt/TAG.
-func (o *options) addMount(tag, path string, ro bool) error {
-	option := "--mount"
-	if ro {
-		option = "--mount-ro"
-	}
+// addMount adds the share of option (--mount, --mount-uncached or
+// --mount-ro) after checking its tag by /init's rules: /init mounts it at
+// /run/mnt/TAG.
+func (o *options) addMount(option, tag, path string) error {
 	if tag == rootTag {
 		return cli.Usagef("%s: tag %q is ROOTFS's", option, tag)
 	}
@@ -201,9 +199,20 @@ func (o *options) addMount(tag, path string, ro bool) error {
 	if err := vm.CheckTags(append(tags, tag)); err != nil {
 		return cli.Usagef("%s: %v", option, err)
 	}
-	// Programs may map the files of a read-write share MAP_SHARED (see
-	// vm.Share.Mmap), as they may on a local directory.
-	o.mounts = append(o.mounts, vm.Share{Tag: tag, Path: path, ReadOnly: ro, Mmap: !ro})
+	// A --mount share's files may be mapped MAP_SHARED (vm.Share.Mmap),
+	// as on a local directory, at the price of the guest's page cache: a
+	// file the guest holds open may miss what the host writes to it.
+	// --mount-uncached is the share the host changes while the VM runs:
+	// the guest caches nothing and always reads the host's file as it is
+	// now, but cannot map it MAP_SHARED.
+	s := vm.Share{Tag: tag, Path: path}
+	switch option {
+	case "--mount":
+		s.Mmap = true
+	case "--mount-ro":
+		s.ReadOnly = true
+	}
+	o.mounts = append(o.mounts, s)
 	return nil
 }
 

@@ -36,6 +36,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--virtiofsd=vfsd", "r"}, options{virtiofsd: "vfsd", rootfs: "r"}},
 		// /init's tag rules: white space is allowed (the command line
 		// quotes it).
+		{[]string{"--mount-uncached", "c", "/c", "--mount", "a", "/a", "r"},
+			options{mounts: []vm.Share{{Tag: "c", Path: "/c"}, {Tag: "a", Path: "/a", Mmap: true}}, rootfs: "r"}},
 		{[]string{"--mount", "a b", "/a", "r"}, options{mounts: []vm.Share{{Tag: "a b", Path: "/a", Mmap: true}}, rootfs: "r"}},
 		{[]string{"--help"}, options{help: true}},
 		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
@@ -85,6 +87,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--mount", "..", "/a", "r"}, `tag ".."`},
 		{[]string{"--mount", "rootfs", "/a", "r"}, "ROOTFS's"},
 		{[]string{"--mount", "a", "/a", "--mount-ro", "a", "/b", "r"}, `--mount-ro: virtiofs tag "a" is given twice`},
+		{[]string{"--mount-uncached", "a", "/a", "--mount", "a", "/b", "r"}, `--mount: virtiofs tag "a" is given twice`},
+		{[]string{"--mount-uncached", "rootfs", "/a", "r"}, "--mount-uncached: tag \"rootfs\" is ROOTFS's"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(tt.args)

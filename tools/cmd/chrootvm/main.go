@@ -57,6 +57,11 @@ Options:
                         may be mapped MAP_SHARED; the guest caches them,
                         so a file it holds open may not show what the host
                         writes to it meanwhile
+  --mount-uncached TAG PATH
+                        the same, for a directory the host changes while
+                        the VM runs: the guest caches nothing and every
+                        read sees the host's file as it is now; its files
+                        cannot be mapped MAP_SHARED (repeatable)
   --mount-ro TAG PATH   the same, read-only (repeatable)
   --kernel FILE         the kernel to boot (default: the newest in ROOTFS,
                         usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)
