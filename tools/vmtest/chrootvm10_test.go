@@ -118,58 +118,71 @@ func TestChrootvmChannels(t *testing.T) {
 	for _, name := range kernelNames {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p, k := need(t, name)
-			bin := buildTool(t, p, "chrootvm")
-			in, out := t.TempDir(), t.TempDir()
-			binary := make([]byte, 256<<10)
-			rand.Read(binary)
-			stdin := make([]byte, 1<<20)
-			rand.Read(stdin)
-			checker, err := os.ReadFile(k.guest.checker)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []struct {
-				name string
-				data []byte
-				mode os.FileMode
-			}{{"run.sh", []byte(runScript), 0o755}, {"binary", binary, 0o644}, {"checker", checker, 0o755}} {
-				if err := os.WriteFile(filepath.Join(in, f.name), f.data, f.mode); err != nil {
-					t.Fatal(err)
-				}
-			}
-			args := append(chrootvmArgs(k), "--mount-ro", "in", in, "--mount", "out", out, k.guest.rootfs, "/run/mnt/in/run.sh")
-			args = append(args, awkwardArgs()...)
-			r := runChrootvmIO(t, bin, args, stdin)
-
-			if r.code != 5 {
-				t.Errorf("exit status %d, want 5 (the program's)\nstderr:\n%s", r.code, r.stderr)
-			}
-			if want := append([]byte(forged), binary...); !bytes.Equal(r.stdout, want) {
-				t.Errorf("stdout is %d bytes, not the program's %d (forged lines, then the binary file): %s", len(r.stdout), len(want), firstDiff(r.stdout, want))
-			}
-			if !bytes.Contains(r.stderr, []byte(forgedErr)) {
-				t.Errorf("stderr lacks the program's %q:\n%s", forgedErr, r.stderr)
-			}
-			sum := sha256.Sum256(stdin)
-			if got, err := os.ReadFile(filepath.Join(out, "stdin.sha256")); err != nil || string(got) != hex.EncodeToString(sum[:])+"  -\n" {
-				t.Errorf("the program's digest of its stdin: %q, %v; want %s (1 MiB and then end of file)", got, err, hex.EncodeToString(sum[:]))
-			}
-			want := []byte(strings.Join(append([]string{"/run/mnt/in/run.sh"}, awkwardArgs()...), "\x00") + "\x00")
-			if got, err := os.ReadFile(filepath.Join(out, "argv")); err != nil || !bytes.Equal(got, want) {
-				t.Errorf("the program's arguments (%d bytes) differ from those given (%d bytes), %v: %s", len(got), len(want), err, firstDiff(got, want))
-			}
-			if got, err := os.ReadFile(filepath.Join(out, "after")); err != nil || string(got) != "after\n" {
-				t.Errorf("the program's last file: %q, %v; the VM ended before the program did", got, err)
-			}
-			big, err := os.ReadFile(filepath.Join(out, "big"))
-			if err != nil {
-				t.Fatalf("the mapped file: %v", err)
-			}
-			if wantBig := mmapPattern(mmapSize); !bytes.Equal(big, wantBig) {
-				t.Errorf("the 64 MiB file written through a shared mapping is not intact on the host: %s", firstDiff(big, wantBig))
+			for _, dn := range daemonsOn(name) {
+				t.Run(dn, func(t *testing.T) {
+					t.Parallel()
+					testChrootvmChannels(t, name, dn)
+				})
 			}
 		})
+	}
+}
+
+// testChrootvmChannels is one boot of TestChrootvmChannels, with the
+// virtiofsd called daemon: the shared mapping of a --mount share and the
+// script on a share go through it.
+func testChrootvmChannels(t *testing.T, name, daemon string) {
+	p, k := need(t, name)
+	k = withDaemon(t, k, daemon)
+	bin := buildTool(t, p, "chrootvm")
+	in, out := t.TempDir(), t.TempDir()
+	binary := make([]byte, 256<<10)
+	rand.Read(binary)
+	stdin := make([]byte, 1<<20)
+	rand.Read(stdin)
+	checker, err := os.ReadFile(k.guest.checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{"run.sh", []byte(runScript), 0o755}, {"binary", binary, 0o644}, {"checker", checker, 0o755}} {
+		if err := os.WriteFile(filepath.Join(in, f.name), f.data, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append(chrootvmArgs(k), "--virtiofsd", k.fsd.path, "--mount-ro", "in", in, "--mount", "out", out, k.guest.rootfs, "/run/mnt/in/run.sh")
+	args = append(args, awkwardArgs()...)
+	r := runChrootvmIO(t, bin, args, stdin)
+
+	if r.code != 5 {
+		t.Errorf("exit status %d, want 5 (the program's)\nstderr:\n%s", r.code, r.stderr)
+	}
+	if want := append([]byte(forged), binary...); !bytes.Equal(r.stdout, want) {
+		t.Errorf("stdout is %d bytes, not the program's %d (forged lines, then the binary file): %s", len(r.stdout), len(want), firstDiff(r.stdout, want))
+	}
+	if !bytes.Contains(r.stderr, []byte(forgedErr)) {
+		t.Errorf("stderr lacks the program's %q:\n%s", forgedErr, r.stderr)
+	}
+	sum := sha256.Sum256(stdin)
+	if got, err := os.ReadFile(filepath.Join(out, "stdin.sha256")); err != nil || string(got) != hex.EncodeToString(sum[:])+"  -\n" {
+		t.Errorf("the program's digest of its stdin: %q, %v; want %s (1 MiB and then end of file)", got, err, hex.EncodeToString(sum[:]))
+	}
+	want := []byte(strings.Join(append([]string{"/run/mnt/in/run.sh"}, awkwardArgs()...), "\x00") + "\x00")
+	if got, err := os.ReadFile(filepath.Join(out, "argv")); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the program's arguments (%d bytes) differ from those given (%d bytes), %v: %s", len(got), len(want), err, firstDiff(got, want))
+	}
+	if got, err := os.ReadFile(filepath.Join(out, "after")); err != nil || string(got) != "after\n" {
+		t.Errorf("the program's last file: %q, %v; the VM ended before the program did", got, err)
+	}
+	big, err := os.ReadFile(filepath.Join(out, "big"))
+	if err != nil {
+		t.Fatalf("the mapped file: %v", err)
+	}
+	if wantBig := mmapPattern(mmapSize); !bytes.Equal(big, wantBig) {
+		t.Errorf("the 64 MiB file written through a shared mapping is not intact on the host: %s", firstDiff(big, wantBig))
 	}
 }
 
