@@ -61,6 +61,17 @@ func checkAppend(a string) error {
 		if w == "rd.emergency=halt" || w == "panic=0" {
 			return cli.Usagef("--append %s: the guest would stay halted, and chrootvm waits for the VM to end (use rd.emergency=poweroff or reboot)", w)
 		}
+		// chrootvm chooses these itself: another rd.supervise mode
+		// would take the program's stdio and status record off the
+		// ports chrootvm reads, and rd.overlay needs the overlay
+		// module that only --overlay puts into the initrd.
+		key, _, _ := strings.Cut(w, "=")
+		switch key {
+		case "rd.supervise":
+			return cli.Usagef("--append %s: chrootvm chooses rd.supervise itself (ports, or tty when stdin and stdout are terminals)", w)
+		case "rd.overlay":
+			return cli.Usagef("--append %s: use --overlay[=SIZE], which also puts the overlay module into the initrd", w)
+		}
 	}
 	return nil
 }

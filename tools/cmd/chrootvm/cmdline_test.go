@@ -57,6 +57,11 @@ func TestCheckAppend(t *testing.T) {
 		{"rd.emergency=halt", "stay halted"},
 		{"quiet panic=0", "stay halted"},
 		{"rd.emergency=reboot panic=5", ""},
+		{"rd.supervise=console", "chooses rd.supervise itself"},
+		{"quiet rd.supervise", "chooses rd.supervise itself"},
+		{"rd.overlay", "use --overlay"},
+		{"rd.overlay=16m", "use --overlay"},
+		{"rd.supervisor=1 rd.overlays", ""},
 	}
 	for _, tt := range tests {
 		err := checkAppend(tt.in)

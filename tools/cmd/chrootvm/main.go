@@ -82,7 +82,9 @@ Options:
                         and exit with status 124
   --append ARGS         add ARGS to the kernel command line (repeatable);
                         an unbalanced double quote, rd.emergency=halt and
-                        panic=0 are refused (the VM would never end)
+                        panic=0 are refused (the VM would never end), and
+                        so are rd.supervise (chrootvm's own) and
+                        rd.overlay (use --overlay)
   --init FILE           the /init binary, built for the guest's architecture
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit

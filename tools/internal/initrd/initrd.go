@@ -11,6 +11,7 @@ package initrd
 
 import (
 	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"virtinit/tools/internal/cpuarch"
 )
 
 // File is one extra entry of the archive. Mode carries the type bits as
@@ -241,6 +244,9 @@ func collect(o Options) ([]entry, *Report, error) {
 			if err != nil {
 				return nil, nil, err
 			}
+			if err := sameMachine(init, o.Init, data, m, tree.files[m]); err != nil {
+				return nil, nil, err
+			}
 			file := fmt.Sprintf("%0*d-%s.ko", width, i+1, m)
 			if o.StripSignatures {
 				var stripped bool
@@ -270,6 +276,38 @@ func collect(o Options) ([]entry, *Report, error) {
 		return nil, nil, err
 	}
 	return entries, rep, nil
+}
+
+// sameMachine refuses a module built for another architecture than the
+// init binary: such an initrd cannot boot (the kernel that runs /init
+// rejects the module with ENOEXEC). An init binary that is not ELF (the
+// caller checked what it wanted) is not compared.
+func sameMachine(init []byte, initPath string, module []byte, name, rel string) error {
+	im, ok := elfMachine(init)
+	if !ok {
+		return nil
+	}
+	mm, ok := elfMachine(module)
+	if ok && mm != im {
+		return fmt.Errorf("module %s (%s) is built for %s, but the init binary %s for %s: the modules directory is another architecture's",
+			name, rel, machineName(mm), initPath, machineName(im))
+	}
+	return nil
+}
+
+func elfMachine(data []byte) (elf.Machine, bool) {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return 0, false
+	}
+	return f.Machine, true
+}
+
+func machineName(m elf.Machine) string {
+	if a, ok := cpuarch.OfELF(m); ok {
+		return a.Name
+	}
+	return m.String()
 }
 
 // addExtra adds the caller's files and the directories they need that

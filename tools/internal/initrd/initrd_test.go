@@ -3,6 +3,8 @@ package initrd
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -194,6 +196,25 @@ func TestBuildNoModules(t *testing.T) {
 				t.Errorf("archive entries = %q, want %q", names, want)
 			}
 		})
+	}
+}
+
+// TestBuildMachine: modules of another architecture than the init binary
+// are refused (that initrd could not boot), those of its own are taken.
+func TestBuildMachine(t *testing.T) {
+	tree := writeTree(t, fakeTree{modules: virtioGraph})
+	elfOf := func(m elf.Machine) string {
+		data := fakeModule("init") // any ELF file will do: only its e_machine is read
+		binary.LittleEndian.PutUint16(data[18:], uint16(m))
+		return writeInit(t, string(data))
+	}
+	var b bytes.Buffer
+	_, err := Build(&b, Options{Init: elfOf(elf.EM_AARCH64), ModulesDir: tree})
+	if err == nil || !strings.Contains(err.Error(), "is built for x86_64, but the init binary") || !strings.Contains(err.Error(), "for aarch64") {
+		t.Errorf("aarch64 init, x86_64 modules: Build error = %v, want the mismatch named", err)
+	}
+	if _, err := Build(&b, Options{Init: elfOf(elf.EM_X86_64), ModulesDir: tree}); err != nil {
+		t.Errorf("x86_64 init, x86_64 modules: %v", err)
 	}
 }
 

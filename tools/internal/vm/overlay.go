@@ -27,7 +27,7 @@ func CheckOverlaySize(size string) error {
 	}
 	v, err := strconv.ParseUint(n, 10, 32)
 	if n == "" || len(n) > 9 || err != nil || v == 0 {
-		return fmt.Errorf("overlay size %q: want a size like 512m, 2g or 25%% (tmpfs's size=), not zero", size)
+		return fmt.Errorf("overlay size %q: want a number of bytes, at most 9 digits, with an optional k, m or g, or a percentage of the memory (512m, 2g, 25%%), and not 0, which to tmpfs means no limit", size)
 	}
 	return nil
 }

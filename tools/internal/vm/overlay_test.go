@@ -3,6 +3,7 @@ package vm
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,13 @@ func TestCheckOverlaySize(t *testing.T) {
 	for _, tc := range table.Cases {
 		if err := CheckOverlaySize(tc.Size); (err == nil) != tc.Valid {
 			t.Errorf("CheckOverlaySize(%q) = %v, want valid %v", tc.Size, err, tc.Valid)
+		}
+	}
+	// The message says what is wanted, whichever rule the size broke.
+	for _, size := range []string{"1t", "16mb", "abc", "0"} {
+		err := CheckOverlaySize(size)
+		if err == nil || !strings.Contains(err.Error(), "k, m or g") || !strings.Contains(err.Error(), "not 0") {
+			t.Errorf("CheckOverlaySize(%q) = %v, want the rules named", size, err)
 		}
 	}
 	if got := OverlayWord(""); got != "rd.overlay" {
