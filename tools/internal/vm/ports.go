@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -172,7 +173,12 @@ func (s *portServer) serve() {
 			}
 		}
 		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) && s.err == nil {
+			// ECONNRESET is qemu's close with input it never read (the
+			// program did not read all of its stdin): an end like any
+			// other. Linux reports it only once every byte qemu sent
+			// has been read (unix_stream_read_generic), so no output is
+			// lost.
+			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, syscall.ECONNRESET) && s.err == nil {
 				s.err = fmt.Errorf("port %s: %w", s.port.Name, rerr)
 			}
 			return

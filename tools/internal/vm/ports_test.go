@@ -137,6 +137,35 @@ func TestPortServer(t *testing.T) {
 	}
 }
 
+// TestPortServerUnreadInput: qemu exits without reading all of a port's
+// input (the program did not read its stdin to the end). Its close then
+// resets the connection; that is the port's end, not an error, and the
+// output written before it arrives whole.
+func TestPortServerUnreadInput(t *testing.T) {
+	var out syncBuffer
+	input := bytes.Repeat([]byte("y\n"), 1<<20)
+	servers, sockets, err := listenPorts([]Port{{Name: "in", In: bytes.NewReader(input), Out: &out}}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go servers[0].serve()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("output"))
+	c.Close() // with the rest of the input unread
+	if err := drainPorts(servers); err != nil {
+		t.Errorf("drainPorts after a close with unread input = %v, want nil", err)
+	}
+	if string(out.Bytes()) != "output" {
+		t.Errorf("output %q, want %q", out.Bytes(), "output")
+	}
+}
+
 // TestPortServerConsole: a console port's input may end, its output must
 // go on: the host never shuts the connection down.
 func TestPortServerConsole(t *testing.T) {
