@@ -142,6 +142,13 @@ type plan struct {
 func qemuArgs(c Config, p plan) []string {
 	m := machines[c.Machine]
 	tr := transports[c.Transport]
+	// A size without a suffix is mebibytes to -m but bytes to the
+	// memory backend's size=, which must match it: qemu refused
+	// --memory 1024 ("backing store size 0x400 does not match").
+	mem := c.Memory
+	if mem != "" && mem[len(mem)-1] >= '0' && mem[len(mem)-1] <= '9' {
+		mem += "M"
+	}
 	a := []string{
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-machine", m.option + p.machineOptions,
@@ -149,8 +156,8 @@ func qemuArgs(c Config, p plan) []string {
 		"-cpu", p.cpu,
 		"-smp", strconv.Itoa(c.CPUs),
 		// vhost-user devices need guest memory the daemons can map.
-		"-m", c.Memory,
-		"-object", "memory-backend-memfd,id=mem0,size=" + c.Memory + ",share=on",
+		"-m", mem,
+		"-object", "memory-backend-memfd,id=mem0,size=" + mem + ",share=on",
 		"-numa", "node,memdev=mem0",
 	}
 	if c.Icount {

@@ -62,6 +62,13 @@ func TestQemuArgs(t *testing.T) {
 			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
 			"-kernel /k -append console=ttyAMA0 -serial stdio " +
 			"-chardev socket,id=fs0,path=/t/fs0.sock -device vhost-user-fs-pci,queue-size=1024,chardev=fs0,tag=rootfs",
+	}, {
+		name: "memory without a suffix is mebibytes to both",
+		c:    Config{Machine: "q35", Transport: "pci", Kernel: "/k", Append: "console=ttyS0", Memory: "1024", CPUs: 1},
+		p:    plan{accel: "tcg", cpu: "max"},
+		want: "-nodefaults -no-user-config -display none -machine q35 -accel tcg -cpu max -smp 1 " +
+			"-m 1024M -object memory-backend-memfd,id=mem0,size=1024M,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -append console=ttyS0 -serial stdio",
 	}}
 	for _, tt := range tests {
 		params := append([]string(nil), tt.p.params...)
