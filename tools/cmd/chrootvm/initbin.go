@@ -19,8 +19,8 @@ import (
 func findInit(given, a string) (string, error) {
 	want, _ := cpuarch.Lookup(a)
 	if given != "" {
-		if !isFile(given) {
-			return "", errors.New("--init " + given + ": no such file")
+		if why := notFile(given); why != "" {
+			return "", errors.New("--init " + given + ": " + why)
 		}
 		if why := describeInit(given, want); why != "" {
 			return "", errors.New("--init " + given + " " + why)

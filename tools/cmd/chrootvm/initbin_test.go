@@ -64,6 +64,8 @@ func TestFindInitGiven(t *testing.T) {
 		{script, "x86_64", "is not an ELF executable"},
 		{dynamic, "x86_64", "is a dynamically linked x86_64 program, not a static one"},
 		{filepath.Join(dir, "missing"), "x86_64", "no such file"},
+		{dir, "x86_64", "--init " + dir + ": is a directory, not a file"},
+		{"/dev/null", "x86_64", "is not a regular file"},
 	}
 	for _, tt := range tests {
 		got, err := findInit(tt.given, tt.arch)

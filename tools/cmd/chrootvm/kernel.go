@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,6 +175,23 @@ func sign(n int) int {
 func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// notFile says why p is not a regular file ("no such file", "is a
+// directory", the stat error), or "" when it is one.
+func notFile(p string) string {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case err != nil:
+		return err.Error()
+	case fi.IsDir():
+		return "is a directory, not a file"
+	case !fi.Mode().IsRegular():
+		return "is not a regular file"
+	}
+	return ""
 }
 
 func isDir(p string) bool {

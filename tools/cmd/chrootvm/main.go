@@ -492,8 +492,8 @@ func (c crlfWriter) Write(p []byte) (int, error) {
 func (a *app) kernel(o *options, rootfs string) (kernel, int) {
 	var k kernel
 	if o.kernel != "" {
-		if !isFile(o.kernel) {
-			a.errorf("--kernel %s: no such file", o.kernel)
+		if why := notFile(o.kernel); why != "" {
+			a.errorf("--kernel %s: %s", o.kernel, why)
 			return k, exitNoKernel
 		}
 		k.image = o.kernel

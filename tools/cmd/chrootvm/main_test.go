@@ -58,6 +58,7 @@ func TestRunEarlyExits(t *testing.T) {
 		{"mount a file", []string{"--mount", "m", kernel, rootfs}, "", exitNoRootfs, "is not a directory"},
 		{"no kernel in rootfs", []string{rootfs}, "", exitNoKernel, "no kernel in"},
 		{"missing --kernel", []string{"--kernel", dir + "/nope", rootfs}, "", exitNoKernel, "--kernel"},
+		{"--kernel a directory", []string{"--kernel", dir, rootfs}, "", exitNoKernel, "--kernel " + dir + ": is a directory, not a file"},
 		{"missing --modules", []string{"--kernel", kernel, "--modules", dir + "/nope", rootfs}, "", exitNoKernel, "--modules"},
 		{"microvm without virtio_mmio", []string{"--kernel", kernel, "--modules", dir + "/empty", "--machine", "microvm", rootfs}, "", exitNoKernel, "virtio_mmio"},
 		{"program not found", []string{"--kernel", kernel, rootfs, "nosuch"}, "", exitNotFound, "not found"},
