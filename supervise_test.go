@@ -65,7 +65,7 @@ var superviseCases = []superviseCase{
 
 func TestSupervise(t *testing.T) {
 	if _, err := os.Stat("/bin/sh"); err != nil {
-		t.Skipf("no /bin/sh to supervise: %v", err)
+		skipOrFail(t, "no /bin/sh to supervise: %v", err)
 	}
 	for _, tt := range superviseCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestSupervise(t *testing.T) {
 			}
 			out, err := cmd.CombinedOutput()
 			if err != nil && isNamespaceDenied(err) {
-				t.Skipf("cannot create user, mount and PID namespaces here (%v): the supervised run is not tested", err)
+				skipOrFail(t, "cannot create user, mount and PID namespaces here (%v): the supervised run is not tested", err)
 			}
 			if ctx.Err() != nil {
 				t.Fatalf("the supervised run did not end within 60 s (an orphan not killed?):\n%s", out)
