@@ -31,7 +31,8 @@ MODULES_DIR for an initrd without modules.
 
 The archive is reproducible: sorted entries owned by root, every mtime
 SOURCE_DATE_EPOCH (or 0). OUTPUT is replaced atomically; on error it is
-left as it was.
+left as it was. An OUTPUT that is not a regular file (a device such as
+/dev/stdout, a named pipe) is refused, never replaced.
 
 Options:
   --module NAME           also include module NAME and its dependencies

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -120,8 +121,13 @@ func Build(w io.Writer, o Options) (*Report, error) {
 // the complete new archive or untouched, never a partial one. Its errors
 // name path, never the temporary file.
 func WriteFile(name string, o Options) (rep *Report, err error) {
+	// The rename below would replace whatever name is: a device node
+	// (/dev/full, /dev/stdout's pipe or terminal) would be gone from the
+	// host, a regular file in its place.
 	if st, err := os.Stat(name); err == nil && st.IsDir() {
 		return nil, &os.PathError{Op: "write", Path: name, Err: syscall.EISDIR}
+	} else if err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("write %s: not a regular file (%s): refusing to replace it", name, fileKind(st.Mode()))
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
 	if err != nil {
@@ -149,6 +155,21 @@ func WriteFile(name string, o Options) (rep *Report, err error) {
 		return nil, outputError(name, err)
 	}
 	return rep, nil
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
 }
 
 // tempWriter writes the temporary file of WriteFile; its errors name the

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -414,6 +415,38 @@ func TestStripSignatures(t *testing.T) {
 		if !reflect.DeepEqual(rep.Stripped, wantStripped) {
 			t.Errorf("StripSignatures=%v: Report.Stripped = %q, want %q", strip, rep.Stripped, wantStripped)
 		}
+	}
+}
+
+// TestWriteFileNotRegular: an OUTPUT that is a device, a named pipe or a
+// link to one is refused and left as it is; the rename would have put a
+// regular file in its place (mkvirtinitrd ... /dev/full did).
+func TestWriteFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	init := writeInit(t, "init")
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("fifo", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fifo, link} { // never a node of /dev: a regression would replace it
+		before, err := os.Lstat(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = WriteFile(out, Options{Init: init})
+		if err == nil || !strings.Contains(err.Error(), "write "+out+": not a regular file") {
+			t.Errorf("WriteFile(%s) = %v, want a refusal naming it", out, err)
+		}
+		if after, err := os.Lstat(out); err != nil || after.Mode() != before.Mode() {
+			t.Errorf("WriteFile(%s) changed it: %v, %v", out, after, err)
+		}
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 2 {
+		t.Errorf("the directory holds %d entries, want fifo and link alone", len(names))
 	}
 }
 
