@@ -23,6 +23,25 @@ var errLoop = errors.New("too many levels of symbolic links")
 // target taken inside root, and ".." stops at root. It returns the host
 // path of what name names.
 func resolveIn(root, name string) (string, error) {
+	return resolveGuest(root, nil, name)
+}
+
+// resolveGuest is resolveIn in the guest's whole tree: below
+// /run/mnt/TAG, where /init mounts the share TAG, names are looked for
+// in the share's host directory. A link may so lead from ROOTFS into a
+// share, out of a share into ROOTFS (an absolute target, or ".."
+// beyond the share's top), or from one share into another, as it does
+// in the guest.
+func resolveGuest(root string, shares []vm.Share, name string) (string, error) {
+	host := func(guest string) string {
+		if rest, ok := strings.CutPrefix(guest, sharesDir); ok {
+			tag, in, _ := strings.Cut(rest, "/")
+			if i := slices.IndexFunc(shares, func(s vm.Share) bool { return s.Tag == tag }); i >= 0 {
+				return filepath.Join(shares[i].Path, in)
+			}
+		}
+		return filepath.Join(root, guest)
+	}
 	resolved := "/"
 	todo := strings.Split(name, "/")
 	links := 0
@@ -37,7 +56,13 @@ func resolveIn(root, name string) (string, error) {
 			continue
 		}
 		next := path.Join(resolved, c)
-		host := filepath.Join(root, next)
+		if next+"/" == sharesDir || next == path.Dir(path.Clean(sharesDir)) {
+			// /run and /run/mnt: directories of /init's tmpfs in the
+			// guest, whatever ROOTFS holds there.
+			resolved = next
+			continue
+		}
+		host := host(next)
 		fi, err := os.Lstat(host)
 		if err != nil {
 			return "", err
@@ -58,7 +83,7 @@ func resolveIn(root, name string) (string, error) {
 		}
 		todo = append(strings.Split(target, "/"), todo...)
 	}
-	return filepath.Join(root, resolved), nil
+	return host(resolved), nil
 }
 
 // binDirs are where a PROGRAM without a slash is looked for in ROOTFS, in
@@ -99,17 +124,16 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 	}
 	where := "in " + root
 	if rest, ok := strings.CutPrefix(candidates[0], sharesDir); ok {
-		tag, inShare, _ := strings.Cut(rest, "/")
+		tag, _, _ := strings.Cut(rest, "/")
 		i := slices.IndexFunc(shares, func(s vm.Share) bool { return s.Tag == tag })
 		if i < 0 {
 			return "", &programError{exitNotFound, "program " + candidates[0] + ": no share has the tag " + tag + " (give one with --mount or --mount-ro)"}
 		}
-		root, where = shares[i].Path, "in share "+tag+" ("+shares[i].Path+")"
-		candidates = []string{"/" + inShare}
+		where = "in share " + tag + " (" + shares[i].Path + ")"
 	}
 	var notExec string
 	for _, p := range candidates {
-		host, err := resolveIn(root, p)
+		host, err := resolveGuest(root, shares, p)
 		if err != nil {
 			continue
 		}
@@ -122,9 +146,6 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 				notExec = p
 			}
 			continue
-		}
-		if where != "in "+root {
-			return path.Clean("/" + program), nil
 		}
 		return p, nil
 	}

@@ -89,12 +89,34 @@ func TestFindProgramInShare(t *testing.T) {
 			t.Errorf("findProgram(%q) = %q, %v; want %q", p, got, err, want)
 		}
 	}
+	// Links resolve as in the guest: out of the share into ROOTFS, from
+	// ROOTFS into the share; ROOTFS's own /run is hidden by /init's.
+	tree(t, root, map[string]string{"bin/echo": "x", "run/mnt/s/ghost": "x"})
+	for link, target := range map[string]string{
+		share + "/abs": "/bin/echo", share + "/rel": "../../../bin/echo", share + "/loop": "loop",
+		root + "/bin/tool": "/run/mnt/s/build.sh",
+	} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"/run/mnt/s/abs", "/run/mnt/s/rel", "/bin/tool", "tool"} {
+		want := path.Clean("/" + p)
+		if p == "tool" {
+			want = "/bin/tool"
+		}
+		if got, err := findProgram(root, p, shares); got != want || err != nil {
+			t.Errorf("findProgram(%q) through a link = %q, %v; want %q", p, got, err, want)
+		}
+	}
 	bad := []struct {
 		program string
 		code    int
 		msg     string
 	}{
-		{"/run/mnt/s/nosuch", exitNotFound, "not found in share s"},
+		{"/run/mnt/s/nosuch", exitNotFound, "program /run/mnt/s/nosuch not found in share s"},
+		{"/run/mnt/s/loop", exitNotFound, "not found in share s"},
+		{"/run/mnt/s/ghost", exitNotFound, "not found in share s"},
 		{"/run/mnt/s/notes", exitNotExecutable, "not executable"},
 		{"/run/mnt/t/build.sh", exitNotFound, "no share has the tag t"},
 	}
