@@ -166,6 +166,8 @@ Exit status:
   126  PROGRAM could not be run (in the guest: the error is printed)
   127  PROGRAM not found (in ROOTFS or its share, or by the guest)
   129, 130, 143  chrootvm was interrupted (SIGHUP, SIGINT, SIGTERM)
+  141  PROGRAM's stdout or stderr was a pipe whose reader went away
+       (chrootvm ... | head): the VM is stopped, as SIGPIPE would
   137  the escape key Ctrl-] killed the VM
 `
 
@@ -204,6 +206,11 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, stopSignals...)
 	defer signal.Stop(signals)
+	// A closed stdout (chrootvm ... | head) must not kill chrootvm
+	// before it stops the VM and removes its files, as Go's default for
+	// a broken pipe on fd 1 or 2 would: with SIGPIPE caught (and
+	// dropped) the write fails with EPIPE, and pipeWriter ends the run.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		select {
 		case s := <-signals:
@@ -229,6 +236,22 @@ type interrupted struct{ sig syscall.Signal }
 
 func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
 
+// pipeWriter is the program's stdout or stderr on the host: when the
+// reader has gone (EPIPE), the run ends as a program killed by SIGPIPE
+// would: the VM is stopped and chrootvm exits with 141.
+type pipeWriter struct {
+	w      io.Writer
+	cancel context.CancelCauseFunc
+}
+
+func (p pipeWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.cancel(interrupted{syscall.SIGPIPE})
+	}
+	return n, err
+}
+
 // errEscape is the cause of a run stopped by the escape key.
 var errEscape = errors.New("the escape key " + escapeName + " killed the VM")
 
@@ -239,7 +262,9 @@ func (a *app) stopped(ctx context.Context) (int, bool) {
 	var i interrupted
 	switch {
 	case errors.As(cause, &i):
-		a.errorf("%v", cause)
+		if i.sig != syscall.SIGPIPE { // silent, as a program killed by it is
+			a.errorf("%v", cause)
+		}
 		return 128 + int(i.sig), true
 	case errors.Is(cause, errEscape):
 		a.errorf("%v", cause)
@@ -397,8 +422,8 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	} else {
 		ports = append(ports,
 			vm.Port{Name: portStdin, In: stdin},
-			vm.Port{Name: portStdout, Out: stdout},
-			vm.Port{Name: portStderr, Out: a.stderr})
+			vm.Port{Name: portStdout, Out: pipeWriter{stdout, cancel}},
+			vm.Port{Name: portStderr, Out: pipeWriter{a.stderr, cancel}})
 	}
 	var console io.Writer
 	if o.debug {

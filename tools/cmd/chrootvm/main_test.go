@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -261,3 +264,35 @@ func TestBootTimeout(t *testing.T) {
 		t.Logf("--timeout %v expired before the program started: the boot was slower; again with twice the time", timeout)
 	}
 }
+
+// TestPipeWriter: a program's output whose reader has gone (chrootvm ...
+// | head) ends the run as SIGPIPE would: status 141, nothing printed.
+func TestPipeWriter(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	if _, err := (pipeWriter{w, cancel}).Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write to a pipe without reader: %v, want EPIPE", err)
+	}
+	var stderr bytes.Buffer
+	code, ok := (&app{stderr: &stderr}).stopped(ctx)
+	if !ok || code != 141 || stderr.Len() != 0 {
+		t.Errorf("stopped after a broken pipe = %d, %v, printing %q; want 141, true, nothing", code, ok, stderr.String())
+	}
+	// Any other error of the writer leaves the run alone.
+	ctx2, cancel2 := context.WithCancelCause(context.Background())
+	defer cancel2(nil)
+	(pipeWriter{failWriter{}, cancel2}).Write([]byte("x"))
+	if ctx2.Err() != nil {
+		t.Errorf("a write error other than EPIPE ended the run: %v", context.Cause(ctx2))
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
