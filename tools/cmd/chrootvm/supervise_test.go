@@ -121,17 +121,40 @@ func TestTempDirs(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(stale, "virtinit-vm-1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(stale, "initrd"), []byte("x"), 0o644)
+	for _, f := range []string{"initrd", tempMarker} {
+		if err := os.WriteFile(filepath.Join(stale, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	other := filepath.Join(tmp, "other-dir")
-	os.Mkdir(other, 0o755)
 	file := filepath.Join(tmp, tempPrefix+"file")
-	os.WriteFile(file, nil, 0o644)
+	// A user's directories named like chrootvm's: without the marker,
+	// or not named as makeTempDir names them (the marker there too).
+	users := filepath.Join(tmp, tempPrefix+"54321")
+	named := filepath.Join(tmp, tempPrefix+"mywork")
+	for _, d := range []string{other, users, named} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "notes"), []byte("precious"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(named, tempMarker), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	removed := cleanStale(tmp)
 	if len(removed) != 1 || removed[0] != stale {
 		t.Errorf("cleanStale removed %q, want only %s", removed, stale)
 	}
-	for _, p := range []string{live.path, other, file} {
+	if _, err := os.Lstat(filepath.Join(live.path, tempMarker)); err != nil {
+		t.Errorf("a run's directory lacks its marker: %v", err)
+	}
+	for _, p := range []string{live.path, other, file, users + "/notes", named + "/notes"} {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("cleanStale removed %s: %v", p, err)
 		}

@@ -14,6 +14,18 @@ import (
 // (cleanStale).
 const tempPrefix = "chrootvm-"
 
+// tempMarker is a file in every directory makeTempDir makes: cleanStale
+// removes only directories that hold it, so that a directory of the
+// user's that happens to be named chrootvm-* is never touched.
+const tempMarker = ".chrootvm-run"
+
+// isTempName tells whether name is one makeTempDir gives: tempPrefix and
+// os.MkdirTemp's decimal digits.
+func isTempName(name string) bool {
+	digits, ok := strings.CutPrefix(name, tempPrefix)
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
 // tempDir is this run's temporary directory. It holds an exclusive
 // flock(2) on the directory for the life of the process: the kernel
 // drops it when the process ends, however it ends, and that tells the
@@ -42,6 +54,11 @@ func makeTempDir(tmp string) (*tempDir, error) {
 		os.RemoveAll(fresh)
 		return nil, &os.PathError{Op: "lock", Path: fresh, Err: err}
 	}
+	if err := os.WriteFile(filepath.Join(fresh, tempMarker), []byte("a chrootvm run's directory, removed when no process holds its lock\n"), 0o600); err != nil {
+		lock.Close()
+		os.RemoveAll(fresh)
+		return nil, err
+	}
 	unique := strings.TrimPrefix(filepath.Base(fresh), "."+tempPrefix+"new-")
 	path := filepath.Join(filepath.Dir(fresh), tempPrefix+unique)
 	if err := os.Rename(fresh, path); err != nil {
@@ -59,7 +76,8 @@ func (d *tempDir) remove() {
 }
 
 // cleanStale removes the temporary directories in tmp that a chrootvm of
-// this user left behind when it was killed: those nobody holds a lock on.
+// this user left behind when it was killed: those named as makeTempDir
+// names them, holding its marker, that nobody holds a lock on.
 // It returns the directories it removed.
 func cleanStale(tmp string) []string {
 	entries, err := os.ReadDir(tmp)
@@ -68,7 +86,7 @@ func cleanStale(tmp string) []string {
 	}
 	var removed []string
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+		if !e.IsDir() || !isTempName(e.Name()) {
 			continue
 		}
 		path := filepath.Join(tmp, e.Name())
@@ -83,8 +101,11 @@ func cleanStale(tmp string) []string {
 		if err != nil {
 			continue
 		}
-		// EWOULDBLOCK: its chrootvm is running.
-		if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		// Only chrootvm's own (the marker); EWOULDBLOCK: its chrootvm
+		// is running.
+		mst, err := os.Lstat(filepath.Join(path, tempMarker))
+		mine := err == nil && mst.Mode().IsRegular()
+		if mine && syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			if os.RemoveAll(path) == nil {
 				removed = append(removed, path)
 			}
