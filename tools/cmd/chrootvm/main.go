@@ -157,8 +157,9 @@ Exit status:
   119  the guest did not boot to the program (/init failed, the kernel
        panicked, or the guest ended without a word: the reason is printed)
   120  ROOTFS or a directory to share is missing
-  121  no kernel: none found in ROOTFS, --kernel or --modules missing, or
-       --kernel is not a kernel image
+  121  no kernel: none found in ROOTFS, --kernel or --modules missing,
+       --kernel is not a kernel image, or the module tree lacks a module
+       the initrd needs (virtiofs, its transport, virtio_console, overlay)
   122  qemu not found
   123  virtiofsd not found
   124  --timeout expired
@@ -357,7 +358,11 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 		return exitNoQemu
 	}
 	fsd, err := vm.FindVirtiofsd(o.virtiofsd)
-	if err != nil {
+	switch {
+	case err != nil && o.virtiofsd != "":
+		a.errorf("--virtiofsd %s: %v", o.virtiofsd, err)
+		return exitNoVirtiofsd
+	case err != nil:
 		a.errorf("%v (install virtiofsd, or qemu-system-common on Debian 12)", err)
 		return exitNoVirtiofsd
 	}
@@ -392,6 +397,10 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 		StripSignatures: o.strip || !o.noTune && vm.TuneStripsSignatures(),
 		Argv:            append([]string{program}, o.args...),
 	})
+	if errors.Is(err, initrd.ErrNoModule) {
+		a.errorf("build the initrd: %v", err)
+		return exitNoKernel // the kernel's modules are missing, as --help says
+	}
 	if err != nil {
 		a.errorf("build the initrd: %v", err)
 		return exitFailed

@@ -228,7 +228,7 @@ func collect(o Options) ([]entry, *Report, error) {
 	rep := &Report{}
 	if o.ModulesDir == "" {
 		if len(o.Modules) > 0 {
-			return nil, nil, fmt.Errorf("modules %s requested but no modules directory given", strings.Join(o.Modules, ", "))
+			return nil, nil, missingModule(fmt.Sprintf("modules %s requested but no modules directory given", strings.Join(o.Modules, ", ")))
 		}
 	} else {
 		transport := o.Transport

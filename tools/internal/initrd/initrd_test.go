@@ -257,6 +257,12 @@ func TestBuildErrors(t *testing.T) {
 		if b.Len() != 0 {
 			t.Errorf("%s: Build wrote %d bytes before failing", tt.name, b.Len())
 		}
+		// A missing module is ErrNoModule (chrootvm's status 121), and
+		// nothing else is.
+		missing := strings.Contains(tt.want, " not found") || tt.want == "no modules directory"
+		if errors.Is(err, ErrNoModule) != missing {
+			t.Errorf("%s: errors.Is(%v, ErrNoModule) = %v, want %v", tt.name, err, !missing, missing)
+		}
 	}
 }
 

@@ -260,6 +260,17 @@ func (t *tree) resolve(want []string) (order, builtin []string, err error) {
 	return order, builtin, nil
 }
 
+// ErrNoModule is wrapped by the errors of a module that the initrd needs
+// and the module tree does not have (or that there is no tree to take it
+// from), so that a caller can tell a missing part from a broken one.
+var ErrNoModule = errors.New("module missing")
+
+// missingModule is the message of a missing module; it is ErrNoModule.
+type missingModule string
+
+func (e missingModule) Error() string      { return string(e) }
+func (missingModule) Is(target error) bool { return target == ErrNoModule }
+
 // notFound describes a module that is neither a file of the tree nor built
 // in, with the names that come closest.
 func (t *tree) notFound(name string, chain []string) error {
@@ -279,7 +290,7 @@ func (t *tree) notFound(name string, chain []string) error {
 	if near := nearNames(name, all, 5); len(near) > 0 {
 		msg += "; did you mean " + strings.Join(near, ", ") + "?"
 	}
-	return errors.New(msg)
+	return missingModule(msg)
 }
 
 // read returns the contents of a module's file, decompressed.

@@ -241,14 +241,14 @@ func detectDialect(path string) (dialect, error) {
 // /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd
 // and virtiofsd on PATH. A path without a slash is looked for on PATH.
 func FindVirtiofsd(path string) (Virtiofsd, error) {
-	from := "Config.Virtiofsd"
+	from := "" // the caller's own path: its error names it
 	if path == "" {
-		path, from = os.Getenv(VirtiofsdEnv), VirtiofsdEnv
+		path, from = os.Getenv(VirtiofsdEnv), "$"+VirtiofsdEnv+": "
 	}
 	var err error
 	if path != "" {
 		if path, err = exec.LookPath(path); err != nil {
-			return Virtiofsd{}, fmt.Errorf("%w: %s: %w", ErrNoVirtiofsd, from, err)
+			return Virtiofsd{}, fmt.Errorf("%w: %s%w", ErrNoVirtiofsd, from, err)
 		}
 	} else if path, err = searchVirtiofsd(); err != nil {
 		return Virtiofsd{}, err
