@@ -128,6 +128,12 @@ func WriteFile(name string, o Options) (rep *Report, err error) {
 		return nil, &os.PathError{Op: "write", Path: name, Err: syscall.EISDIR}
 	} else if err == nil && !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("write %s: not a regular file (%s): refusing to replace it", name, fileKind(st.Mode()))
+	} else if err == nil {
+		// Nor may it replace one of its own inputs: the /init binary
+		// would be lost, the archive holding what was read of it.
+		if in, ierr := os.Stat(o.Init); ierr == nil && os.SameFile(st, in) {
+			return nil, fmt.Errorf("write %s: it is the init binary %s itself: refusing to replace it", name, o.Init)
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
 	if err != nil {

@@ -456,6 +456,28 @@ func TestWriteFileNotRegular(t *testing.T) {
 	}
 }
 
+// TestWriteFileOverInit: mkvirtinitrd INIT MODULES INIT must not replace
+// the init binary with the archive, through any name of it.
+func TestWriteFileOverInit(t *testing.T) {
+	init := writeInit(t, "init")
+	want, err := os.ReadFile(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(init, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{init, link} {
+		if _, err := WriteFile(out, Options{Init: init}); err == nil || !strings.Contains(err.Error(), "the init binary") {
+			t.Errorf("WriteFile(%s, Init %s) = %v, want a refusal", out, init, err)
+		}
+		if got, err := os.ReadFile(init); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("WriteFile(%s) changed the init binary (%v)", out, err)
+		}
+	}
+}
+
 func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "initrd.img")
