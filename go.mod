@@ -1,5 +1,5 @@
 module virtinit
 
-go 1.26.0
+go 1.22
 
-require golang.org/x/sys v0.50.0
+require golang.org/x/sys v0.30.0

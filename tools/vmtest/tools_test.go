@@ -84,7 +84,7 @@ func mkvirtinitrdModules(out []byte) []string {
 // module comes before one it needs (deps: a module's dependencies).
 func moduleOrderErrors(got, want []string, deps map[string][]string) []string {
 	var errs []string
-	if a, b := slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)); !slices.Equal(a, b) {
+	if a, b := sorted(got), sorted(want); !slices.Equal(a, b) {
 		errs = append(errs, fmt.Sprintf("modules %q, want the set %q", got, want))
 	}
 	for i, m := range got {
@@ -368,4 +368,11 @@ func realDepends(t *testing.T, tree string, names []string) map[string][]string 
 		}
 	}
 	return deps
+}
+
+// sorted is a sorted copy of s (slices.Sorted is Go 1.23's).
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }

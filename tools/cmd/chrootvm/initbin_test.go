@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"virtinit/tools/internal/cpuarch/cpuarchtest"
+	"virtinit/tools/internal/testenv"
 )
 
 func TestSourceRoot(t *testing.T) {
@@ -90,7 +91,7 @@ func TestFindInitSourceTree(t *testing.T) {
 	write("go.mod", []byte("module virtinit\n"))
 	// out/initrd is the host's build: x86_64 here. Only it exists at first.
 	hostInit := write("out/initrd", fakeELF(elf.EM_X86_64))
-	t.Chdir(filepath.Join(dir, "tools"))
+	testenv.Chdir(t, filepath.Join(dir, "tools"))
 	if got, err := findInit("", "x86_64"); got != hostInit || err != nil {
 		t.Errorf("findInit(x86_64) = %q, %v; want %q", got, err, hostInit)
 	}

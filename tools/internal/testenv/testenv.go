@@ -372,3 +372,22 @@ func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
 }
+
+// Chdir changes the working directory for the rest of the test and back at
+// its end: testing.T.Chdir is Go 1.24's, and the tools build with 1.22
+// (README.md, Go releases).
+func Chdir(t testing.TB, dir string) {
+	t.Helper()
+	old, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Chdir(old); err != nil {
+			t.Fatalf("back to %s: %v", old, err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"virtinit/tools/internal/cpuarch"
+	"virtinit/tools/internal/testenv"
 )
 
 func TestQemuArgs(t *testing.T) {
@@ -209,7 +210,7 @@ func TestNormalizeRelativeShare(t *testing.T) {
 	if err := os.WriteFile(kernel, []byte("k"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(dir)
+	testenv.Chdir(t, dir)
 	c, err := Config{Kernel: kernel, Shares: []Share{{Tag: "here", Path: "."}}}.normalize()
 	if err != nil {
 		t.Fatalf("normalize: %v", err)
