@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"virtinit/tools/internal/binsize"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -58,6 +59,27 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// prepareBase puts the base /init at dst and returns its name: the
+// -base-init binary, named by the Go release that built it, or the /init
+// of the -base revision.
+func prepareBase(root string, o options, dir, dst string) (string, error) {
+	if o.baseInit == "" {
+		progress("building /init of " + o.base)
+		return buildRevision(root, o.base, dir, dst)
+	}
+	if o.base != "" {
+		return "", fmt.Errorf("-base %s and -base-init %s: give one base", o.base, o.baseInit)
+	}
+	if err := checkInit(o.baseInit, "amd64"); err != nil {
+		return "", err
+	}
+	v, err := binsize.GoVersion(o.baseInit)
+	if err != nil {
+		return "", fmt.Errorf("-base-init %s: %w", o.baseInit, err)
+	}
+	return v + " " + o.baseInit, copyFile(o.baseInit, dst)
 }
 
 // buildRevision builds the /init of a git revision into dst. The

@@ -24,6 +24,7 @@ type options struct {
 	n        int
 	configs  string
 	base     string
+	baseInit string // -base-init
 	init     string
 	initArm  string
 	cache    string
@@ -43,6 +44,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 5, "boots per configuration and variant")
 	flag.StringVar(&o.configs, "configs", "all", "configurations to boot: comma-separated parts of their names")
 	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a git revision whose /init is booted alternately with ours (default $BASE)")
+	flag.StringVar(&o.baseInit, "base-init", "", "an amd64 /init `binary` booted alternately with ours, named by the Go release that built it (make build-oldgo's, say); instead of -base")
 	flag.StringVar(&o.init, "init", "", "our /init binary (default out/amd64/initrd of the repository)")
 	flag.StringVar(&o.initArm, "init-arm64", "", "our arm64 /init binary, for the arm64 configurations (default: make build GOARCH=arm64, out/arm64/initrd)")
 	flag.StringVar(&o.cache, "cache", os.Getenv("VIRTINIT_CACHE"), "the cache of kernels (default $VIRTINIT_CACHE, else .cache of the repository)")
@@ -177,10 +179,9 @@ func run(ctx context.Context, o options) error {
 		{variant: padded, init: w.stamp, pad: int(r.Size.Init)},
 		{variant: goRun, init: goStamp, pad: int(max(r.Size.Init-r.Size.GoStamp, 0))},
 	}
-	if o.base != "" {
-		progress("building /init of " + o.base)
+	if o.base != "" || o.baseInit != "" {
 		baseInit := filepath.Join(w.dir, "init-base")
-		if r.Base, err = buildRevision(root, o.base, w.dir, baseInit); err != nil {
+		if r.Base, err = prepareBase(root, o, w.dir, baseInit); err != nil {
 			return err
 		}
 		if st, err := os.Stat(baseInit); err == nil {
@@ -241,7 +242,7 @@ func run(ctx context.Context, o options) error {
 		c.virtiofsd = fsd.Path
 		progress("initrds for " + c.name)
 		is := initsOf[c.goarch()]
-		if c.goarch() != "amd64" && o.base != "" {
+		if c.goarch() != "amd64" && (o.base != "" || o.baseInit != "") {
 			progress(c.name + ": BASE is built for amd64 only; its /init is not booted here")
 		}
 		p, err := w.prepare(c, kernels[c.kernelKey()], is)
@@ -251,7 +252,7 @@ func run(ctx context.Context, o options) error {
 		preps = append(preps, p)
 	}
 
-	boots := schedule(preps, o.n, o.base != "")
+	boots := schedule(preps, o.n, o.base != "" || o.baseInit != "")
 	runBoots(ctx, boots, o.jobs)
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -20,8 +21,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestJSON runs sizecheck -json on the test binary as all three files: the
-// ratio is 1, within any budget of at least 1, and the JSON file holds
+// TestJSON runs sizecheck -json on the test binary as all three files: it
+// adds nothing to the floor, is within any budget, and the JSON file holds
 // what the text says.
 func TestJSON(t *testing.T) {
 	exe, err := os.Executable()
@@ -29,7 +30,7 @@ func TestJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "size.json")
-	cmd := exec.Command(exe, "-max", "1.03", "-json", path, "amd64", exe, exe, exe)
+	cmd := exec.Command(exe, "-over", "1000", "-json", path, "amd64", exe, exe, exe)
 	cmd.Env = append(os.Environ(), "SIZECHECK_RUN_MAIN=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -46,21 +47,21 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("sizecheck -json wrote %q: %v", b, err)
 	}
-	if r.Arch != "amd64" || r.Ratio != 1 || r.Budget != 1.03 || !r.Within || r.Binary.File == 0 || r.Binary != r.Floor {
-		t.Errorf("sizecheck -json = %+v; want amd64, ratio 1, budget 1.03, within, the same sizes thrice", r)
+	if r.Arch != "amd64" || r.Added != 0 || r.Budget != 1000 || !r.Within || r.Binary.File == 0 || r.Binary != r.Floor || r.GoVersion != runtime.Version() {
+		t.Errorf("sizecheck -json = %+v; want amd64, adds 0, budget 1000, within, the same sizes thrice, built by %s", r, runtime.Version())
 	}
 
-	// Over budget: exit status 1, and the JSON says so too.
-	cmd = exec.Command(exe, "-max", "0.5", "-json", path, "amd64", exe, exe, exe)
+	// Over the limit: exit status 1, and the JSON says so too.
+	cmd = exec.Command(exe, "-limit", "1000", "-json", path, "amd64", exe, exe, exe)
 	cmd.Env = append(os.Environ(), "SIZECHECK_RUN_MAIN=1")
 	out, err = cmd.CombinedOutput()
 	if e, ok := err.(*exec.ExitError); !ok || e.ExitCode() != 1 || !strings.Contains(string(out), "OVER BUDGET") {
-		t.Errorf("sizecheck -max 0.5 = %v\n%s\nwant exit status 1 and OVER BUDGET", err, out)
+		t.Errorf("sizecheck -limit 1000 = %v\n%s\nwant exit status 1 and OVER BUDGET", err, out)
 	}
 	if b, err = os.ReadFile(path); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &r); err != nil || r.Within || r.Room >= 0 {
-		t.Errorf("sizecheck -max 0.5 -json = %+v, %v; want not within, negative room", r, err)
+		t.Errorf("sizecheck -limit 1000 -json = %+v, %v; want not within, negative room", r, err)
 	}
 }

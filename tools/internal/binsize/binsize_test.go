@@ -2,6 +2,7 @@ package binsize
 
 import (
 	"os"
+	"runtime"
 	"testing"
 )
 
@@ -36,21 +37,41 @@ func TestJudge(t *testing.T) {
 	tests := []struct {
 		name   string
 		binary Sizes
+		limit  int64
 		judged string
 		within bool
 		room   int64
 	}{
-		{"4 KiB pages, within", Sizes{File: 1020000, Unpadded: 1000000, Align: 4096}, "file", true, 10000},
-		{"4 KiB pages, at the budget", Sizes{File: 1030000, Unpadded: 900000, Align: 4096}, "file", true, 0},
-		{"4 KiB pages, over", Sizes{File: 1040000, Unpadded: 900000, Align: 4096}, "file", false, -10000},
+		{"4 KiB pages, within", Sizes{File: 1020000, Unpadded: 1000000, Align: 4096}, 0, "file", true, 10000},
+		{"4 KiB pages, at the budget", Sizes{File: 1030000, Unpadded: 900000, Align: 4096}, 0, "file", true, 0},
+		{"4 KiB pages, over", Sizes{File: 1040000, Unpadded: 900000, Align: 4096}, 0, "file", false, -10000},
 		// 64 KiB alignment: the file size is over, the unpadded size within.
-		{"64 KiB pages, within", Sizes{File: 1100000, Unpadded: 920000, Align: 65536}, "unpadded", true, 7000},
-		{"64 KiB pages, over", Sizes{File: 1000000, Unpadded: 930000, Align: 65536}, "unpadded", false, -3000},
+		{"64 KiB pages, within", Sizes{File: 1100000, Unpadded: 920000, Align: 65536}, 0, "unpadded", true, 10000},
+		{"64 KiB pages, over", Sizes{File: 1000000, Unpadded: 940000, Align: 65536}, 0, "unpadded", false, -10000},
+		// The limit on the whole file binds before the budget, or not.
+		{"within the budget, over the limit", Sizes{File: 1020000, Align: 4096}, 1015000, "file", false, -5000},
+		{"within both, the limit closer", Sizes{File: 1020000, Align: 4096}, 1024000, "file", true, 4000},
+		{"within both, the budget closer", Sizes{File: 1020000, Align: 4096}, 2000000, "file", true, 10000},
 	}
 	for _, tt := range tests {
-		r := Judge("x", tt.binary, Sizes{}, floor, 1.03)
+		r := Judge("x", tt.binary, Sizes{}, floor, 30000, tt.limit)
 		if r.Judged != tt.judged || r.Within != tt.within || r.Room != tt.room {
 			t.Errorf("%s: Judge = judged %s, within %v, room %d; want %s, %v, %d", tt.name, r.Judged, r.Within, r.Room, tt.judged, tt.within, tt.room)
 		}
+	}
+}
+
+// TestGoVersion reads the toolchain from the test binary's build
+// information.
+func TestGoVersion(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := GoVersion(exe); err != nil || v != runtime.Version() {
+		t.Errorf("GoVersion(%s) = %q, %v; want %q", exe, v, err, runtime.Version())
+	}
+	if _, err := GoVersion("binsize.go"); err == nil {
+		t.Error("GoVersion(binsize.go), not a Go binary, gave no error")
 	}
 }

@@ -215,6 +215,18 @@ func (r *report) read(in io.Reader) error {
 	return sc.Err()
 }
 
+// goVersion names the Go release go test ran with in dir: make check runs
+// the tests with two (GOTOOLCHAIN), and the summary tells them apart.
+func goVersion(dir string) string {
+	cmd := exec.Command("go", "env", "GOVERSION")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "go env GOVERSION: " + err.Error()
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func main() {
 	summaryFile := flag.String("summary", "", "append the summary to `FILE`")
 	flag.Usage = func() {
@@ -245,7 +257,7 @@ func main() {
 	waitErr := cmd.Wait()
 
 	var sum strings.Builder
-	fmt.Fprintf(&sum, "== go test %s (in %s, %s) ==\n", strings.Join(flag.Args()[1:], " "), dir, time.Since(start).Round(time.Second))
+	fmt.Fprintf(&sum, "== go test %s (in %s, %s, %s) ==\n", strings.Join(flag.Args()[1:], " "), dir, goVersion(dir), time.Since(start).Round(time.Second))
 	r.summary(&sum)
 	if waitErr != nil && len(r.pkgFails) == 0 && len(r.failed) == 0 {
 		fmt.Fprintf(&sum, "FAIL go test: %v\n", waitErr)
