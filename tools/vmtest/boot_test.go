@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
 )
@@ -133,7 +134,7 @@ func machineConfig(k kernel, c vm.Config) vm.Config {
 	c.Transport = k.guest.transport
 	c.Kernel = k.vmlinuz
 	c.Virtiofsd = k.fsd.path
-	line, err := vm.Cmdline{Console: k.guest.console, Extra: []string{"panic=-1"}, Append: []string{c.Append}}.String()
+	line, err := contract.Cmdline{Console: k.guest.console, Extra: []string{"panic=-1"}, Append: []string{c.Append}}.String()
 	if err != nil {
 		panic(err) // only a line over the kernel's limit fails: a defect of the scenario
 	}
@@ -390,10 +391,10 @@ var osbuildTags = []string{"rootfs", "mnt0", "libdir", "containers", "store"}
 // osbuildCmdline is the command line osbuild gives its build VM
 // (BOOT-NOTES.md), the checker in the place of osbuild's vm.py.
 func osbuildCmdline(k kernel) string {
-	line, err := vm.Cmdline{
+	line, err := contract.Cmdline{
 		Console: k.guest.console,
-		Extra:   vm.OsbuildWords(),
-		Shares:  []vm.Share{{Tag: "mnt0"}},
+		Extra:   contract.OsbuildWords(),
+		Mounts:  []contract.Mount{{Tag: "mnt0"}},
 		Init:    "/run/mnt/mnt0/checker",
 	}.String()
 	if err != nil {

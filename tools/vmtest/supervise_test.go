@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
 )
@@ -210,7 +211,7 @@ read line; echo "got $line"; exit 5`
 			var pl plan
 			pl.add("pid1", "pid1")
 			pl.add("argv", "argv", append([]string{"checker"}, args...)...)
-			argv, err := initrd.ArgvFile(append([]string{checkerInit}, args...))
+			argv, err := contract.ArgvFile(append([]string{checkerInit}, args...))
 			if err != nil {
 				t.Fatal(err)
 			}

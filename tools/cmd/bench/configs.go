@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
-	"virtinit/tools/internal/vm"
 )
 
 // share is one virtiofs tag of a configuration and how /init mounts it.
@@ -134,10 +134,10 @@ func (c configuration) checkCmdline() error {
 }
 
 func (c configuration) composeCmdline(extra string) (string, error) {
-	line := vm.Cmdline{
+	line := contract.Cmdline{
 		Console: c.console(),
 		// osbuild's own words, with the benchmark's program as init=.
-		Extra:  vm.OsbuildWords(),
+		Extra:  contract.OsbuildWords(),
 		Init:   stampPath,
 		Append: []string{c.append, extra},
 	}
@@ -151,7 +151,7 @@ func (c configuration) composeCmdline(extra string) (string, error) {
 			}
 			continue
 		}
-		line.Shares = append(line.Shares, vm.Share{Tag: s.tag, ReadOnly: s.readOnly})
+		line.Mounts = append(line.Mounts, contract.Mount{Tag: s.tag, ReadOnly: s.readOnly})
 	}
 	return line.String()
 }

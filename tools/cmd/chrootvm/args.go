@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/vm"
 )
@@ -136,7 +137,7 @@ func parseArgs(args []string) (*options, error) {
 		name, value, hasValue := strings.Cut(a, "=")
 		if name == "--overlay" { // its value is optional: only --overlay=SIZE
 			if hasValue {
-				if err := vm.CheckOverlaySize(value); err != nil {
+				if err := contract.CheckOverlaySize(value); err != nil {
 					return nil, cli.Usagef("--overlay: %v", err)
 				}
 			}
@@ -182,21 +183,18 @@ func parseArgs(args []string) (*options, error) {
 	return o, nil
 }
 
-// rootTag is the virtiofs tag of ROOTFS, the default of /init.
-const rootTag = "rootfs"
-
 // addMount adds the share of option (--mount, --mount-uncached or
 // --mount-ro) after checking its tag by /init's rules: /init mounts it at
 // /run/mnt/TAG.
 func (o *options) addMount(option, tag, path string) error {
-	if tag == rootTag {
+	if tag == contract.RootTag {
 		return cli.Usagef("%s: tag %q is ROOTFS's", option, tag)
 	}
-	tags := []string{rootTag}
+	tags := []string{contract.RootTag}
 	for _, m := range o.mounts {
 		tags = append(tags, m.Tag)
 	}
-	if err := vm.CheckTags(append(tags, tag)); err != nil {
+	if err := contract.CheckTags(append(tags, tag)); err != nil {
 		return cli.Usagef("%s: %v", option, err)
 	}
 	// A --mount share's files may be mapped MAP_SHARED (vm.Share.Mmap),

@@ -4,10 +4,11 @@ import (
 	"strings"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/vm"
 )
 
-// cmdline is the kernel command line for one run (vm.Cmdline composes
+// cmdline is the kernel command line for one run (contract.Cmdline composes
 // it):
 //
 //	console=CONSOLE panic=-1 rootfstype=virtiofs ro rd.supervise=ports|tty
@@ -34,11 +35,11 @@ func cmdline(console, supervise string, mounts []vm.Share, appends []string, env
 			extra = append(extra, e)
 		}
 	}
-	return vm.Cmdline{
+	return contract.Cmdline{
 		Console: console,
 		Extra:   extra,
-		RootTag: rootTag,
-		Shares:  mounts,
+		RootTag: contract.RootTag,
+		Mounts:  mountsOf(mounts),
 		Debug:   debug,
 		Quiet:   !debug,
 		Append:  appends,
@@ -74,4 +75,13 @@ func checkAppend(a string) error {
 		}
 	}
 	return nil
+}
+
+// mountsOf are the mount= and mount-ro= words of shares.
+func mountsOf(shares []vm.Share) []contract.Mount {
+	var m []contract.Mount
+	for _, s := range shares {
+		m = append(m, contract.Mount{Tag: s.Tag, ReadOnly: s.ReadOnly})
+	}
+	return m
 }

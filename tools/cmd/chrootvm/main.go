@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
@@ -344,7 +345,7 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	}
 	appends := o.appends
 	if o.overlay {
-		appends = append([]string{vm.OverlayWord(o.overlaySize)}, appends...)
+		appends = append([]string{contract.OverlayWord(o.overlaySize)}, appends...)
 	}
 	line, err := cmdline(ga.Console, supervise, o.mounts, appends, env, o.debug)
 	if err != nil {
@@ -411,7 +412,7 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	}
 
 	var status limitedBuffer
-	ports := []vm.Port{{Name: portStatus, Out: &status}}
+	ports := []vm.Port{{Name: contract.PortStatus, Out: &status}}
 	log := a.stderr
 	if tty {
 		raw, err := makeRaw(int(in.Fd()))
@@ -427,18 +428,18 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 		a.stderr = log
 		a.debugf("interactive: the escape key %s kills the VM", escapeName)
 		keys := &escapeReader{r: in, escaped: func() { cancel(errEscape) }}
-		ports = append(ports, vm.Port{Name: portTTY, Console: true, In: keys, Out: stdout})
+		ports = append(ports, vm.Port{Name: contract.PortTTY, Console: true, In: keys, Out: stdout})
 	} else {
 		ports = append(ports,
-			vm.Port{Name: portStdin, In: stdin},
-			vm.Port{Name: portStdout, Out: pipeWriter{stdout, cancel}},
-			vm.Port{Name: portStderr, Out: pipeWriter{a.stderr, cancel}})
+			vm.Port{Name: contract.PortStdin, In: stdin},
+			vm.Port{Name: contract.PortStdout, Out: pipeWriter{stdout, cancel}},
+			vm.Port{Name: contract.PortStderr, Out: pipeWriter{a.stderr, cancel}})
 	}
 	var console io.Writer
 	if o.debug {
 		console = log
 	}
-	shares := append([]vm.Share{{Tag: rootTag, Path: rootfs, ReadOnly: true}}, o.mounts...)
+	shares := append([]vm.Share{{Tag: contract.RootTag, Path: rootfs, ReadOnly: true}}, o.mounts...)
 	res, err := vm.Run(ctx, vm.Config{
 		Arch:         guest,
 		Machine:      machine,
@@ -630,15 +631,15 @@ func (a *app) status(res *vm.Result, err error, statusPort []byte, o *options) i
 		return exitTimeout
 	}
 	rec := parseRecord(statusPort)
-	switch rec.kind {
-	case "exit":
-		a.debugf("the program exited with status %d", rec.n)
-	case "signal":
-		a.debugf("the program was killed by signal %d (%v)", rec.n, syscall.Signal(rec.n))
-	case "exec":
-		a.errorf("%s", rec.text)
-	case "fatal":
-		a.errorf("the guest did not boot to the program: %s", rec.text)
+	switch rec.Kind {
+	case contract.RecordExit:
+		a.debugf("the program exited with status %d", rec.N)
+	case contract.RecordSignal:
+		a.debugf("the program was killed by signal %d (%v)", rec.N, syscall.Signal(rec.N))
+	case contract.RecordExec:
+		a.errorf("%s", rec.Text)
+	case contract.RecordFatal:
+		a.errorf("the guest did not boot to the program: %s", rec.Text)
 	default:
 		a.errorf("the guest did not boot to the program (it ended without a status record)")
 		if len(statusPort) > 0 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/vm"
 )
 
@@ -101,8 +102,9 @@ type programError struct {
 
 func (e *programError) Error() string { return e.msg }
 
-// sharesDir is where /init mounts the shares in the guest: /run/mnt/TAG.
-const sharesDir = "/run/mnt/"
+// sharesDir is where /init mounts the shares in the guest, with the
+// slash that begins a tag: /run/mnt/TAG.
+const sharesDir = contract.SharesDir + "/"
 
 // findProgram returns the absolute path in the guest of the program to
 // run. A name without a slash is looked for in ROOTFS's binDirs; a name

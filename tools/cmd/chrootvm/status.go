@@ -1,62 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"virtinit/tools/internal/contract"
 )
 
-// The ports of a supervised run (the guest's side is /init's, see the
-// README's "How chrootvm talks to the guest"). Their names are the
-// contract with /init.
-const (
-	portStdin  = "virtinit.stdin"
-	portStdout = "virtinit.stdout"
-	portStderr = "virtinit.stderr"
-	portStatus = "virtinit.status"
-	portTTY    = "virtinit.tty"
-)
-
-// record is the one line /init writes on virtinit.status when the
-// program ended or could not start, or /init failed.
+// record is the guest's status record (contract.Record), valid when one
+// was read.
 type record struct {
-	kind  string // "exit", "signal", "exec" or "fatal"
-	n     int    // the status, the signal or the errno
-	text  string // exec's and fatal's message
-	valid bool   // a well-formed record was read
+	contract.Record
+	valid bool
 }
 
-// parseRecord reads the status port's bytes: exactly one line
-//
-//	exit N | signal N | exec ERRNO TEXT | fatal TEXT
-//
-// ended by a newline. Anything else is not a record: the guest ended
-// before it wrote one, or wrote something /init does not write.
+// parseRecord reads the status port's bytes (contract.ParseRecord).
 func parseRecord(b []byte) record {
-	line, ok := bytes.CutSuffix(b, []byte("\n"))
-	if !ok || bytes.IndexByte(line, '\n') >= 0 {
-		return record{}
-	}
-	kind, rest, _ := strings.Cut(string(line), " ")
-	switch kind {
-	case "exit", "signal":
-		n, err := strconv.Atoi(rest)
-		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != rest || kind == "signal" && n == 0 {
-			return record{}
-		}
-		return record{kind: kind, n: n, valid: true}
-	case "exec":
-		num, text, _ := strings.Cut(rest, " ")
-		n, err := strconv.Atoi(num)
-		if err != nil || n <= 0 || strconv.Itoa(n) != num {
-			return record{}
-		}
-		return record{kind: kind, n: n, text: text, valid: true}
-	case "fatal":
-		return record{kind: kind, text: rest, valid: true}
-	}
-	return record{}
+	r, ok := contract.ParseRecord(b)
+	return record{r, ok}
 }
 
 // exitStatus is chrootvm's exit status for a record, as chroot(1) and a
@@ -67,13 +28,13 @@ func (r record) exitStatus() int {
 	switch {
 	case !r.valid:
 		return exitNoBoot
-	case r.kind == "exit":
-		return r.n
-	case r.kind == "signal":
-		return 128 + r.n
-	case r.kind == "exec" && syscall.Errno(r.n) == syscall.ENOENT:
+	case r.Kind == contract.RecordExit:
+		return r.N
+	case r.Kind == contract.RecordSignal:
+		return 128 + r.N
+	case r.Kind == contract.RecordExec && syscall.Errno(r.N) == syscall.ENOENT:
 		return exitNotFound
-	case r.kind == "exec":
+	case r.Kind == contract.RecordExec:
 		return exitNotExecutable
 	}
 	return exitNoBoot

@@ -47,7 +47,7 @@ func TestParseRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := parseRecord([]byte(tt.in))
-		if r.exitStatus() != tt.status || r.kind != tt.kind || r.text != tt.text {
+		if r.exitStatus() != tt.status || r.Kind != tt.kind || r.Text != tt.text {
 			t.Errorf("parseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, r.exitStatus(), tt.kind, tt.text, tt.status)
 		}
 	}

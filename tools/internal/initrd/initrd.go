@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -59,32 +60,12 @@ type Report struct {
 	Stripped []string // NNN-name.ko whose appended signature was removed
 }
 
-// ModulesPath is where the modules are in the archive.
-const ModulesPath = "usr/lib/modules"
-
-// ArgvPath is where Options.Argv is in the archive.
-const ArgvPath = "init.argv"
-
-// ArgvFile encodes a program and its arguments as /init.argv holds them:
-// each string followed by a NUL. The program must not be empty, and no
-// string may hold a NUL, which execve could not pass either.
-func ArgvFile(argv []string) ([]byte, error) {
-	if len(argv) == 0 || argv[0] == "" {
-		return nil, errors.New("init.argv: no program")
-	}
-	var b bytes.Buffer
-	for i, a := range argv {
-		if strings.IndexByte(a, 0) >= 0 {
-			if i == 0 {
-				return nil, fmt.Errorf("init.argv: the program %q contains a NUL byte", a)
-			}
-			return nil, fmt.Errorf("init.argv: argument %d %q contains a NUL byte", i, a)
-		}
-		b.WriteString(a)
-		b.WriteByte(0)
-	}
-	return b.Bytes(), nil
-}
+// ModulesPath and ArgvPath are contract.ModulesDir and contract.ArgvPath
+// in the archive, whose names have no leading slash.
+var (
+	ModulesPath = strings.TrimPrefix(contract.ModulesDir, "/")
+	ArgvPath    = strings.TrimPrefix(contract.ArgvPath, "/")
+)
 
 // OverlayModule is the overlay filesystem's module (fs/overlayfs,
 // CONFIG_OVERLAY_FS), which /init's rd.overlay needs.
@@ -262,10 +243,6 @@ func collect(o Options) ([]entry, *Report, error) {
 				entry{name: "usr/lib", mode: modeDir | 0o755},
 				entry{name: ModulesPath, mode: modeDir | 0o755})
 		}
-		width := len(fmt.Sprint(len(order)))
-		if width < 3 {
-			width = 3
-		}
 		for i, m := range order {
 			data, err := tree.read(m)
 			if err != nil {
@@ -274,7 +251,7 @@ func collect(o Options) ([]entry, *Report, error) {
 			if err := sameMachine(init, o.Init, data, m, tree.files[m]); err != nil {
 				return nil, nil, err
 			}
-			file := fmt.Sprintf("%0*d-%s.ko", width, i+1, m)
+			file := contract.ModuleFile(i+1, len(order), m)
 			if o.StripSignatures {
 				var stripped bool
 				data, stripped, err = stripSignature(data)
@@ -291,7 +268,7 @@ func collect(o Options) ([]entry, *Report, error) {
 	}
 
 	if o.Argv != nil {
-		data, err := ArgvFile(o.Argv)
+		data, err := contract.ArgvFile(o.Argv)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -12,10 +12,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"virtinit/tools/internal/contract"
 )
 
-// moduleSuffixes are the file names a module tree may hold a module under.
-var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
+// moduleSuffixes are the file names a module tree may hold a module
+// under: those /init loads (a tree's module is decompressed into the
+// initrd all the same).
+var moduleSuffixes = contract.ModuleSuffixes
 
 // tree is one kernel's module tree: where each module's file is, which
 // modules are built in, and the dependencies modules.dep lists.

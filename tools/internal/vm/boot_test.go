@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/testenv"
 )
@@ -122,7 +123,7 @@ func writeNewc(w *bytes.Buffer, entries []newcEntry) {
 
 // bootConfig is a Config for the test guest running steps.
 func bootConfig(p bootParts, machine string, steps ...string) Config {
-	line, err := Cmdline{Console: cpuarch.Default().Console, Extra: []string{"panic=-1", "quiet"}, Args: steps}.String()
+	line, err := contract.Cmdline{Console: cpuarch.Default().Console, Extra: []string{"panic=-1", "quiet"}, Args: steps}.String()
 	if err != nil {
 		panic(err) // a defect of the test's steps
 	}

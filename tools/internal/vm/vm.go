@@ -34,6 +34,7 @@ import (
 	"time"
 	"unsafe"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -448,7 +449,7 @@ func (c Config) normalize() (Config, error) {
 	for i, s := range c.Shares {
 		tags[i] = s.Tag
 	}
-	if err := CheckTags(tags); err != nil {
+	if err := contract.CheckTags(tags); err != nil {
 		return c, fmt.Errorf("vm: %w", err)
 	}
 	shares := make([]Share, len(c.Shares))
