@@ -7,6 +7,7 @@ import (
 	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/vm"
 )
 
 // share is one virtiofs tag of a configuration and how /init mounts it.
@@ -31,9 +32,9 @@ type configuration struct {
 	tune      bool // vm.Config.Tune: chrootvm's boot tuning (tools/internal/vm/tune.go)
 	shares    []share
 	about     string
-	append    string   // more kernel parameters (-append)
-	qemuArgs  []string // more qemu arguments (-qemu)
-	virtiofsd string   // the virtiofsd (-virtiofsd); "" = vm's choice
+	append    string       // more kernel parameters (-append)
+	qemuArgs  []string     // more qemu arguments (-qemu)
+	virtiofsd vm.Virtiofsd // the virtiofsd (-virtiofsd), as main found it
 }
 
 // twoShares is the shape of the VM tests: a read-only root and one

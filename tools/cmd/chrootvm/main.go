@@ -354,7 +354,8 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 	}
 
 	// The parts that may be missing from the host, before any work.
-	if _, err := vm.FindQemu(guest); err != nil {
+	qemu, err := vm.FindQemu(guest)
+	if err != nil {
 		a.errorf("%v (install %s)", err, ga.QemuPackage)
 		return exitNoQemu
 	}
@@ -448,7 +449,8 @@ func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *optio
 		Initrd:       initrdPath,
 		Append:       line,
 		Shares:       shares,
-		Virtiofsd:    fsd.Path,
+		Qemu:         qemu,
+		Virtiofsd:    fsd,
 		Memory:       o.memory,
 		Tune:         !o.noTune,
 		Icount:       o.icount,

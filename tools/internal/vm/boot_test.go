@@ -205,6 +205,7 @@ func TestBootSharesAndExitCode(t *testing.T) {
 	c := bootConfig(p, "q35", "cat=ro/hello", "write=rw/out", "exit=7")
 	c.Shares = []Share{{Tag: "ro", Path: ro, ReadOnly: true}, {Tag: "rw", Path: rw}}
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -225,6 +226,7 @@ func TestBootMicrovmPowerOff(t *testing.T) {
 	isolate(t)
 	c := bootConfig(p, "microvm", "poweroff")
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -244,6 +246,7 @@ func TestBootTimeout(t *testing.T) {
 	c.Shares = []Share{{Tag: "t", Path: t.TempDir()}}
 	c.Timeout = 3 * time.Second
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -282,6 +285,7 @@ func TestBootCancel(t *testing.T) {
 	var log bytes.Buffer
 	c.Log = &log
 	c.Console = &cancelOn{marker: []byte("GUEST hanging"), cancel: cancel}
+	findPrograms(t, &c)
 	res, err := Run(ctx, c)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled\n%s", err, log.String())
@@ -308,6 +312,7 @@ func TestBootPorts(t *testing.T) {
 	c.ExitOnly = true
 	c.Ports = []Port{{Name: "test.in", In: bytes.NewReader(input)}, {Name: "test.out", Out: &out}}
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -320,5 +325,14 @@ func TestBootPorts(t *testing.T) {
 	}
 	if !bytes.Contains(res.Output, []byte("GUEST copied 1048576 bytes")) {
 		t.Errorf("the guest did not report the copy")
+	}
+}
+
+// findPrograms finds qemu and the virtiofsd for c, as a caller of Run
+// does, or ends t.
+func findPrograms(t *testing.T, c *Config) {
+	t.Helper()
+	if err := c.FindPrograms(""); err != nil {
+		t.Fatal(err)
 	}
 }

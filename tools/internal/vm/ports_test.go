@@ -100,7 +100,7 @@ func TestPortServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range servers {
-		go s.serve()
+		s.start()
 	}
 	conns := make([]*net.UnixConn, len(sockets))
 	for i, sock := range sockets {
@@ -148,7 +148,7 @@ func TestPortServerUnreadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go servers[0].serve()
+	servers[0].start()
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestPortServerConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go servers[0].serve()
+	servers[0].start()
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestPortServerNoConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go servers[0].serve()
+	servers[0].start()
 	err = drainPorts(servers)
 	if err == nil || !strings.Contains(err.Error(), "virtinit.status") {
 		t.Errorf("drainPorts without a connection = %v, want an error naming the port", err)
@@ -269,7 +269,6 @@ func TestRunExitOnly(t *testing.T) {
 	if err := os.Symlink(self, filepath.Join(bin, "qemu-system-x86_64")); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv(fakeQemuEnv, "1")
 	oldGrace := endGrace
 	endGrace = time.Millisecond
@@ -282,6 +281,7 @@ func TestRunExitOnly(t *testing.T) {
 	var out syncBuffer
 	res, err := Run(context.Background(), Config{
 		Kernel:       kernel,
+		Qemu:         filepath.Join(bin, "qemu-system-x86_64"),
 		ExitOnly:     true,
 		ConsoleLimit: 16,
 		TempDir:      tmp,
@@ -305,5 +305,41 @@ func TestRunExitOnly(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("Run left %s in its TempDir", left[0].Name())
+	}
+}
+
+// TestPortServerStopsReadingInput: when the run ends, the copy of a
+// port's In (the caller's stdin) stops without reading it again, so the
+// bytes that arrive later are the caller's next reader's. Without the
+// stop, a goroutine left in In's Read takes them.
+func TestPortServerStopsReadingInput(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	servers, sockets, err := listenPorts([]Port{{Name: "in", In: r}}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers[0].start()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("during"))
+	if got, err := io.ReadFull(c, make([]byte, 6)); err != nil || got != 6 {
+		t.Fatalf("the guest read %d bytes, %v; want 6", got, err)
+	}
+	c.Close() // qemu exits
+	if err := drainPorts(servers); err != nil {
+		t.Errorf("drainPorts = %v", err)
+	}
+	w.Write([]byte("after"))
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, 5)
+	if n, err := io.ReadFull(r, got); err != nil || string(got) != "after" {
+		t.Errorf("after the run, the caller read %q, %v (%d bytes); want %q: the port's copy took them", got[:n], err, n, "after")
 	}
 }

@@ -167,7 +167,7 @@ func qemuArgs(c Config, p plan) []string {
 	if c.Initrd != "" {
 		a = append(a, "-initrd", c.Initrd)
 	}
-	a = append(a, "-append", strings.Join(append(p.params[:len(p.params):len(p.params)], c.Append), " "))
+	a = append(a, "-append", joinLine(p.params, c.Append))
 	a = append(a, "-serial", "stdio")
 	if c.NoReboot {
 		a = append(a, "-no-reboot")

@@ -53,14 +53,18 @@ type Share struct {
 
 // Config describes one boot.
 type Config struct {
-	Arch      string    // "x86_64" (default) or "aarch64" (Go's names too; see cpuarch)
-	Machine   string    // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
-	Transport string    // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
-	Kernel    string    // the kernel image
-	Initrd    string    // the initrd; "" for none
-	Append    string    // the whole kernel command line; the caller composes it (see machine parameters below)
-	Shares    []Share   // one virtiofsd and one vhost-user-fs device each
-	Virtiofsd string    // the virtiofsd program; "" = $VIRTIOFSD, else the usual places (see FindVirtiofsd)
+	Arch      string  // "x86_64" (default) or "aarch64" (Go's names too; see cpuarch)
+	Machine   string  // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
+	Transport string  // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
+	Kernel    string  // the kernel image
+	Initrd    string  // the initrd; "" for none
+	Append    string  // the whole kernel command line; the caller composes it (see machine parameters below)
+	Shares    []Share // one virtiofsd and one vhost-user-fs device each
+	// Qemu and Virtiofsd are the programs Run starts, as the caller
+	// found them (FindQemu, FindVirtiofsd; FindPrograms does both): Run
+	// looks nothing up. Virtiofsd is needed with Shares only.
+	Qemu      string
+	Virtiofsd Virtiofsd
 	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
 	CPUs      int       // default 1
 	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
@@ -167,17 +171,15 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(c.Log, c.Debug)
-	qemu, err := FindQemu(c.Arch)
-	if err != nil {
-		return nil, err
+	if c.Qemu == "" {
+		return nil, errors.New("vm: no qemu (Config.Qemu; FindQemu finds it)")
 	}
-	var fsd Virtiofsd
+	if len(c.Shares) > 0 && c.Virtiofsd.Path == "" {
+		return nil, errors.New("vm: shares without a virtiofsd (Config.Virtiofsd; FindVirtiofsd finds it)")
+	}
+	log := newLogger(c.Log, c.Debug)
+	fsd := c.Virtiofsd
 	if len(c.Shares) > 0 {
-		fsd, err = FindVirtiofsd(c.Virtiofsd)
-		if err != nil {
-			return nil, err
-		}
 		log.printf("virtiofsd %s", fsd)
 		if err := fsd.dialect().check(c.Shares); err != nil {
 			return nil, err
@@ -220,11 +222,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	p.portSockets = portSockets
 
 	var daemons []*daemon
-	defer func() {
-		for _, d := range daemons {
-			d.stop()
-		}
-	}()
+	defer func() { stopDaemons(daemons) }()
 	for i, s := range c.Shares {
 		sock := filepath.Join(dir, fmt.Sprintf("fs%d.sock", i))
 		d, err := startDaemon(fsd, s, sock, log)
@@ -245,9 +243,45 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			log.printf("host TSC rate unknown: the guest calibrates its TSC against the PIT")
 		}
 	}
+	if err := checkLine(p.params, c.Append); err != nil {
+		return nil, err
+	}
 	args := qemuArgs(c, p)
-	log.printf("qemu command: %s", shellQuote(append([]string{qemu}, args...)))
-	return runQemu(ctx, c, qemu, args, daemons, ports, log)
+	log.printf("qemu command: %s", shellQuote(append([]string{c.Qemu}, args...)))
+	return runQemu(ctx, c, c.Qemu, args, daemons, ports, log)
+}
+
+// joinLine is the kernel command line qemu gets: Run's parameters, then
+// the caller's line.
+func joinLine(params []string, line string) string {
+	return strings.Join(append(params[:len(params):len(params)], line), " ")
+}
+
+// checkLine refuses a final command line longer than the kernel takes.
+// The caller's check (contract.Cmdline) cannot know what Run adds, and
+// the kernel would cut the line short without a word.
+func checkLine(params []string, line string) error {
+	if n := len(joinLine(params, line)); n >= contract.CommandLineSize {
+		return fmt.Errorf("vm: the kernel command line is %d bytes with the machine's, the tuning's and the clock's %d words, longer than the kernel takes (%d)", n, len(params), contract.CommandLineSize-1)
+	}
+	return nil
+}
+
+// FindPrograms sets c.Qemu and, when c has shares, c.Virtiofsd, as
+// FindQemu and FindVirtiofsd(virtiofsd) find them: for a caller with
+// nothing to decide between finding them and Run.
+func (c *Config) FindPrograms(virtiofsd string) error {
+	q, err := FindQemu(c.Arch)
+	if err != nil {
+		return err
+	}
+	c.Qemu = q
+	if len(c.Shares) > 0 && c.Virtiofsd.Path == "" {
+		if c.Virtiofsd, err = FindVirtiofsd(virtiofsd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bootParams returns the kernel parameters Run puts in front of
@@ -306,7 +340,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
 	for _, s := range ports {
-		go s.serve()
+		s.start()
 	}
 
 	qemuDone := make(chan struct{})
