@@ -280,9 +280,8 @@ func TestPipeWriter(t *testing.T) {
 		t.Fatalf("write to a pipe without reader: %v, want EPIPE", err)
 	}
 	var stderr bytes.Buffer
-	code, ok := (&app{stderr: &stderr}).stopped(ctx)
-	if !ok || code != 141 || stderr.Len() != 0 {
-		t.Errorf("stopped after a broken pipe = %d, %v, printing %q; want 141, true, nothing", code, ok, stderr.String())
+	if code := (&app{stderr: &stderr}).finish(outcome{stop: context.Cause(ctx)}); code != 141 || stderr.Len() != 0 {
+		t.Errorf("finish after a broken pipe = %d, printing %q; want 141, nothing", code, stderr.String())
 	}
 	// Any other error of the writer leaves the run alone.
 	ctx2, cancel2 := context.WithCancelCause(context.Background())

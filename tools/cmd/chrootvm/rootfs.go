@@ -94,13 +94,9 @@ var binDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/b
 // defaultProgram runs when no PROGRAM is given, as chroot(1) runs a shell.
 const defaultProgram = "/bin/sh"
 
-// programError says that PROGRAM cannot run; chrootvm exits with its code.
-type programError struct {
-	code int // exitNotFound or exitNotExecutable
-	msg  string
-}
-
-func (e *programError) Error() string { return e.msg }
+// programError says that PROGRAM cannot run; its kind is errNotFound or
+// errNotExecutable.
+func programError(kind error, msg string) error { return failure(kind, errors.New(msg)) }
 
 // sharesDir is where /init mounts the shares in the guest, with the
 // slash that begins a tag: /run/mnt/TAG.
@@ -129,7 +125,7 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 		tag, _, _ := strings.Cut(rest, "/")
 		i := slices.IndexFunc(shares, func(s vm.Share) bool { return s.Tag == tag })
 		if i < 0 {
-			return "", &programError{exitNotFound, "program " + candidates[0] + ": no share has the tag " + tag + " (give one with --mount or --mount-ro)"}
+			return "", programError(errNotFound, "program "+candidates[0]+": no share has the tag "+tag+" (give one with --mount or --mount-ro)")
 		}
 		where = "in share " + tag + " (" + shares[i].Path + ")"
 	}
@@ -152,10 +148,10 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 		return p, nil
 	}
 	if notExec != "" {
-		return "", &programError{exitNotExecutable, "program " + notExec + " " + where + " is not executable"}
+		return "", programError(errNotExecutable, "program "+notExec+" "+where+" is not executable")
 	}
 	if len(candidates) == 1 {
-		return "", &programError{exitNotFound, "program " + candidates[0] + " not found " + where}
+		return "", programError(errNotFound, "program "+candidates[0]+" not found "+where)
 	}
-	return "", &programError{exitNotFound, "program " + program + " not found " + where + " (looked in " + strings.Join(binDirs, ", ") + ")"}
+	return "", programError(errNotFound, "program "+program+" not found "+where+" (looked in "+strings.Join(binDirs, ", ")+")")
 }

@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"virtinit/tools/internal/contract"
 )
 
-func TestParseRecord(t *testing.T) {
+func TestRecordStatus(t *testing.T) {
 	tests := []struct {
 		in     string
 		status int
@@ -46,9 +48,10 @@ func TestParseRecord(t *testing.T) {
 		{"reboot: Power down\n", exitNoBoot, "", ""},
 	}
 	for _, tt := range tests {
-		r := parseRecord([]byte(tt.in))
-		if r.exitStatus() != tt.status || r.Kind != tt.kind || r.Text != tt.text {
-			t.Errorf("parseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, r.exitStatus(), tt.kind, tt.text, tt.status)
+		r, ok := contract.ParseRecord([]byte(tt.in))
+		status := exitStatus(outcome{record: r, recorded: ok})
+		if status != tt.status || r.Kind != tt.kind || r.Text != tt.text {
+			t.Errorf("ParseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, status, tt.kind, tt.text, tt.status)
 		}
 	}
 }

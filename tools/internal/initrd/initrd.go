@@ -39,6 +39,7 @@ type File struct {
 type Options struct {
 	Init            string   // path of the /init binary on the host
 	ModulesDir      string   // one kernel's module tree (.../lib/modules/KVER); "" = no modules
+	Tree            *Tree    // that tree as ReadTree read it, instead of ModulesDir
 	Modules         []string // extra modules to include (besides virtiofs + transport)
 	Transport       string   // "pci" (default when ""), "mmio", "both"
 	Compress        string   // "none" (default when ""), "gzip", "zstd"
@@ -213,7 +214,7 @@ func collect(o Options) ([]entry, *Report, error) {
 	}
 
 	rep := &Report{}
-	if o.ModulesDir == "" {
+	if o.ModulesDir == "" && o.Tree == nil {
 		if len(o.Modules) > 0 {
 			return nil, nil, missingModule(fmt.Sprintf("modules %s requested but no modules directory given", strings.Join(o.Modules, ", ")))
 		}
@@ -228,7 +229,7 @@ func collect(o Options) ([]entry, *Report, error) {
 		}
 		want := append([]string{"virtiofs"}, tmods...)
 		want = append(want, o.Modules...)
-		tree, err := openTree(o.ModulesDir)
+		tree, err := o.tree()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -280,6 +281,14 @@ func collect(o Options) ([]entry, *Report, error) {
 		return nil, nil, err
 	}
 	return entries, rep, nil
+}
+
+// tree is the module tree of o: Tree, or ModulesDir read now.
+func (o Options) tree() (*tree, error) {
+	if o.Tree != nil {
+		return o.Tree.t, nil
+	}
+	return openTree(o.ModulesDir)
 }
 
 // sameMachine refuses a module built for another architecture than the
