@@ -79,6 +79,10 @@ var Transports = map[string][]string{
 	"both": {"virtio_pci", "virtio_mmio"},
 }
 
+// TransportNames are the keys of Transports, in the order --help gives
+// them.
+func TransportNames() []string { return []string{"pci", "mmio", "both"} }
+
 // Compressions are the accepted values of Options.Compress.
 var Compressions = []string{"none", "gzip", "zstd"}
 
@@ -225,7 +229,7 @@ func collect(o Options) ([]entry, *Report, error) {
 		}
 		tmods, ok := Transports[transport]
 		if !ok {
-			return nil, nil, fmt.Errorf("unknown transport %q (want pci, mmio or both)", o.Transport)
+			return nil, nil, fmt.Errorf("unknown transport %q (want %s)", o.Transport, strings.Join(TransportNames(), ", "))
 		}
 		want := append([]string{"virtiofs"}, tmods...)
 		want = append(want, o.Modules...)
@@ -366,5 +370,5 @@ func checkCompress(c string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown compression %q (want none, gzip or zstd)", c)
+	return fmt.Errorf("unknown compression %q (want %s)", c, strings.Join(Compressions, ", "))
 }
