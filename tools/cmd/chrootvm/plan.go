@@ -88,7 +88,7 @@ func makePlan(o *options, term terminal) (*plan, error) {
 	if err != nil {
 		return p, err
 	}
-	p.initrd = initrdOptions(o, p.tree, initBin, append([]string{program}, o.args...))
+	p.initrd = initrdOptions(o, p.tree, p.transport, initBin, append([]string{program}, o.args...))
 	return p, nil
 }
 
@@ -146,14 +146,15 @@ func (p *plan) findPrograms(o *options) error {
 	return nil
 }
 
-// initrdOptions are the initrd's contents: /init, the modules the run
-// needs beside virtiofs and its transport, and the program with its
-// arguments in /init.argv. The ports need virtio_console: a module on
+// initrdOptions are the initrd's contents: /init, virtiofs and the
+// modules of its transport, the modules the run needs besides, and the
+// program with its arguments in /init.argv. The ports need virtio_console: a module on
 // Debian's 6.1, built in on 6.12 (then it stays out of the initrd).
-func initrdOptions(o *options, tree *initrd.Tree, initBin string, argv []string) initrd.Options {
+func initrdOptions(o *options, tree *initrd.Tree, transport, initBin string, argv []string) initrd.Options {
 	opts := initrd.Options{
 		Init:            initBin,
 		Tree:            tree,
+		Transport:       transport,
 		StripSignatures: o.strip || !o.noTune && vm.TuneStripsSignatures(),
 		Argv:            argv,
 	}

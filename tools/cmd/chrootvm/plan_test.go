@@ -77,8 +77,8 @@ func TestPlan(t *testing.T) {
 			t.Errorf("%s: makePlan = %v", tt.name, err)
 			continue
 		}
-		if p.machine != tt.machine || p.transport != tt.transport || p.mode != tt.mode {
-			t.Errorf("%s: machine %s, transport %s, mode %s; want %s, %s, %s", tt.name, p.machine, p.transport, p.mode, tt.machine, tt.transport, tt.mode)
+		if p.machine != tt.machine || p.transport != tt.transport || p.mode != tt.mode || p.initrd.Transport != tt.transport {
+			t.Errorf("%s: machine %s, transport %s (the initrd's %s), mode %s; want %s, %s, %s", tt.name, p.machine, p.transport, p.initrd.Transport, p.mode, tt.machine, tt.transport, tt.mode)
 		}
 		for _, w := range tt.words {
 			if !slices.Contains(strings.Fields(p.line), w) {
