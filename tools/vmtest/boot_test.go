@@ -399,7 +399,7 @@ func testFreedControl(t *testing.T, k kernel) {
 var osbuildTags = []string{"rootfs", "mnt0", "libdir", "containers", "store"}
 
 // osbuildCmdline is the command line osbuild gives its build VM
-// (BOOT-NOTES.md), the checker in the place of osbuild's vm.py.
+// (docs/facts.md, "osbuild's build VM"), the checker in the place of osbuild's vm.py.
 func osbuildCmdline(k kernel) string {
 	line, err := contract.Cmdline{
 		Console: k.guest.console,

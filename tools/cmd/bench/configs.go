@@ -44,7 +44,7 @@ var twoShares = []share{
 	{tag: "work"},
 }
 
-// osbuildShares are the tags osbuild gives its build VM (BOOT-NOTES.md):
+// osbuildShares are the tags osbuild gives its build VM (docs/facts.md):
 // everything read-only but the object store.
 var osbuildShares = []share{
 	{tag: "rootfs", readOnly: true, root: true},

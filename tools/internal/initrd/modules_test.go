@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// virtioGraph is the shape of Debian's 6.1 virtio modules (BOOT-NOTES).
+// virtioGraph is the shape of Debian's 6.1 virtio modules (docs/facts.md,
+// "Debian's kernels").
 var virtioGraph = map[string][]string{
 	"kernel/fs/fuse/fuse.ko":                            nil,
 	"kernel/fs/fuse/virtiofs.ko":                        {"fuse", "virtio", "virtio_ring"},

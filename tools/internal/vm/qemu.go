@@ -27,7 +27,7 @@ type machine struct {
 //
 // q35 and pc: -nodefaults leaves no network card, hence no option ROM but
 // the kernel loader's. On pc every virtio-pci device costs about 80 ms of
-// guest boot time, on q35 about 2 ms (../shared/BOOT-NOTES.md).
+// guest boot time, on q35 about 2 ms (docs/facts.md, "Machines").
 //
 // virt (aarch64): a PCIe host bridge and 32 virtio-mmio transports, both
 // described to the kernel in the device tree qemu generates; -kernel

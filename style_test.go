@@ -4,6 +4,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +49,37 @@ func TestFunctionLength(t *testing.T) {
 	}
 	if checked < 100 {
 		t.Errorf("checked %d functions: the directories moved?", checked)
+	}
+}
+
+// TestCitationsInRepository: comments cite files of the repository, not
+// the notes of a machine it was developed on: the
+// facts the code relies on are in docs/facts.md and the bench README.
+func TestCitationsInRepository(t *testing.T) {
+	files := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (path == "out" || path == "vendor" || path == "tools/vendor" || strings.HasPrefix(d.Name(), ".") && path != ".") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, bad := range []string{"BOOT-" + "NOTES", "../" + "shared/"} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("%s cites %s, which is not in the repository (docs/facts.md is)", path, bad)
+			}
+		}
+		return nil
+	})
+	if err != nil || files < 50 {
+		t.Fatalf("walked %d files: %v", files, err)
 	}
 }
