@@ -260,3 +260,30 @@ func TestRunChecksFinalLine(t *testing.T) {
 		t.Errorf("Run with a %d-byte line on microvm = %v, want the final line refused", len(line), err)
 	}
 }
+
+// TestNormalizeTerminalStdin: a terminal as the serial console's input
+// is refused before qemu starts, in its own process group, and stops at
+// its first read (SIGTTIN).
+func TestNormalizeTerminalStdin(t *testing.T) {
+	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Config{Kernel: kernel, Stdin: tty}).normalize(); err == nil || !strings.Contains(err.Error(), "terminal") {
+		t.Errorf("normalize with a terminal as Stdin = %v, want it refused", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := (Config{Kernel: kernel, Stdin: r}).normalize(); err != nil {
+		t.Errorf("normalize with a pipe as Stdin = %v", err)
+	}
+}

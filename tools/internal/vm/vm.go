@@ -84,7 +84,13 @@ type Config struct {
 	// TempDir is where Run makes its private directory (the sockets);
 	// "" is the system's temporary directory.
 	TempDir string
-	Stdin   io.Reader     // guest serial input (may be nil: none)
+	// Stdin is the serial console's input (nil: none): a pipe or a
+	// file, as a test types on the console of a guest whose program runs
+	// there (rd.supervise=console). Not a terminal: qemu runs in a
+	// process group of its own, so that a Ctrl-C reaches only the caller,
+	// and there a read of the terminal would stop it (SIGTTIN). A person
+	// at a terminal is chrootvm's case, on a virtconsole port (Port).
+	Stdin   io.Reader
 	Timeout time.Duration // 0 = none; on expiry the VM is stopped and Result.TimedOut set
 	Debug   bool          // write debug messages to Log
 	Log     io.Writer     // debug messages: command lines, virtiofsd dialect, read-only caveat, daemons' output
@@ -329,11 +335,9 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	cmd.Stderr = stderr
 	stopOnCancel(cmd)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// A qemu reading a terminal must stay in the foreground process
-		// group: in a group of its own it would be stopped (SIGTTIN).
-		// Otherwise it gets its own group, so that a Ctrl-C reaches only
-		// us and we stop it in order.
-		Setpgid:   !isTerminal(c.Stdin),
+		// Its own group, so that a Ctrl-C reaches only us and we stop
+		// it in order (hence Config.Stdin is no terminal).
+		Setpgid:   true,
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
@@ -475,6 +479,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if err := checkPorts(c.Ports); err != nil {
 		return c, err
+	}
+	if isTerminal(c.Stdin) {
+		return c, errors.New("vm: Config.Stdin is a terminal, which qemu in a process group of its own cannot read; give the guest a virtconsole port (Port) instead")
 	}
 	if c.ConsoleLimit < 0 {
 		return c, fmt.Errorf("vm: console limit %d", c.ConsoleLimit)
