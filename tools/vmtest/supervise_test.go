@@ -98,7 +98,7 @@ func bootSupervised(t *testing.T, k kernel, b superviseBoot) superviseResult {
 		Shares:   append([]vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}}, b.shares...),
 		Ports:    ports,
 		NoReboot: true,
-		ExitOnly: true, // the end is qemu's exit, whatever the console says
+		Ending:   vm.QemuExit{}, // the end is qemu's exit, whatever the console says
 	}))
 	if res.TimedOut {
 		t.Errorf("the VM did not end within %v", bootTimeout)
@@ -294,7 +294,7 @@ func testConsoleCtrlC(t *testing.T, k kernel) {
 		Append:   "rootfs=rootfs rd.supervise",
 		Shares:   []vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}},
 		NoReboot: true,
-		ExitOnly: true,
+		Ending:   vm.QemuExit{},
 		Console:  console,
 		Stdin:    keys,
 		Timeout:  bootTimeout,

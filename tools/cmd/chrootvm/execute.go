@@ -135,7 +135,7 @@ func (e *execution) vmConfig(initrdPath, tempDir string, ports []vm.Port, consol
 		CPUs:         o.cpus,
 		NoReboot:     true,
 		Ports:        ports,
-		ExitOnly:     true,
+		Ending:       vm.QemuExit{},
 		Console:      console,
 		ConsoleLimit: consoleKeep,
 		TempDir:      tempDir,

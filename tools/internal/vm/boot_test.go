@@ -298,7 +298,7 @@ func TestBootCancel(t *testing.T) {
 var _ io.Writer = (*cancelOn)(nil)
 
 // TestBootPorts boots the test guest with virtio-serial ports, under
-// ExitOnly: 1 MiB of random bytes goes in on one port and must come back
+// QemuExit: 1 MiB of random bytes goes in on one port and must come back
 // on another byte for byte, which also shows that the guest read the end
 // of file once the input was copied. The exit status is not read from
 // the console in this mode.
@@ -309,7 +309,7 @@ func TestBootPorts(t *testing.T) {
 	rand.Read(input)
 	var out syncBuffer
 	c := bootConfig(p, "q35", "copy=test.in,test.out", "exit=0")
-	c.ExitOnly = true
+	c.Ending = QemuExit{}
 	c.Ports = []Port{{Name: "test.in", In: bytes.NewReader(input)}, {Name: "test.out", Out: &out}}
 	logs(t, &c)
 	findPrograms(t, &c)
@@ -318,7 +318,7 @@ func TestBootPorts(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	if res.End != EndUnknown || res.ExitCode != -1 {
-		t.Errorf("Run under ExitOnly: end %q, exit code %d; want none, -1", res.End, res.ExitCode)
+		t.Errorf("Run under QemuExit: end %q, exit code %d; want none, -1", res.End, res.ExitCode)
 	}
 	if got := out.Bytes(); !bytes.Equal(got, input) {
 		t.Errorf("port test.out gave %d bytes, not the %d random bytes sent", len(got), len(input))

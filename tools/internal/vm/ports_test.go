@@ -257,10 +257,10 @@ func fakeQemu() {
 	os.Exit(0)
 }
 
-// TestRunExitOnly runs a fake qemu that prints the kernel's words of an
-// end and keeps running: with ExitOnly, Run neither stops it nor takes a
+// TestRunQemuExit runs a fake qemu that prints the kernel's words of an
+// end and keeps running: with QemuExit, Run neither stops it nor takes a
 // status from them, and the ports carry the input through to the output.
-func TestRunExitOnly(t *testing.T) {
+func TestRunQemuExit(t *testing.T) {
 	bin := t.TempDir()
 	self, err := os.Executable()
 	if err != nil {
@@ -282,7 +282,7 @@ func TestRunExitOnly(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Kernel:       kernel,
 		Qemu:         filepath.Join(bin, "qemu-system-x86_64"),
-		ExitOnly:     true,
+		Ending:       QemuExit{},
 		ConsoleLimit: 16,
 		TempDir:      tmp,
 		Icount:       true, // no TSC measurement: nothing to boot

@@ -15,8 +15,8 @@
 // That reading is in-band: a program that prints those words forges them.
 // It is kept for a guest whose PID 1 is the program itself (osbuild's
 // flow). A supervised guest reports its end on virtio-serial ports
-// instead (Config.Ports), and Config.ExitOnly makes qemu's exit the only
-// end of the VM: the console is then never read.
+// instead (Config.Ports), and Config.Ending QemuExit makes qemu's exit the
+// only end of the VM: the console is then never read.
 package vm
 
 import (
@@ -73,13 +73,12 @@ type Config struct {
 	ExtraArgs []string  // appended to the qemu command line
 	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
 	Console   io.Writer // guest serial output is copied here as it arrives (may be nil)
-	// ExitOnly: the VM's end is qemu's exit alone. The console is copied
-	// and kept but never read: nothing the guest prints can end the VM or
-	// make a status (Result.End stays EndUnknown, ExitCode -1). A guest
-	// run so reports its end on a channel of its own, a Port.
-	ExitOnly bool
-	// ConsoleLimit bounds Result.Output, with ExitOnly, to the last
-	// ConsoleLimit bytes of the console; 0 keeps all of it.
+	// Ending tells the guest's end from the console: KernelWords (nil)
+	// or QemuExit (see Ending).
+	Ending Ending
+	// ConsoleLimit bounds Result.Output to the last ConsoleLimit bytes
+	// of the console, which are all the Ending's Result reads; 0 keeps
+	// all of it.
 	ConsoleLimit int
 	// TempDir is where Run makes its private directory (the sockets);
 	// "" is the system's temporary directory.
@@ -327,7 +326,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		defer cancel()
 	}
 
-	cons := newConsole(c.Console, !c.ExitOnly, c.ConsoleLimit)
+	cons := newConsole(c.Console, c.Ending, c.ConsoleLimit)
 	stderr := newTail(log.prefixed("qemu: "))
 	cmd := exec.CommandContext(runCtx, qemu, args...)
 	cmd.Stdin = c.Stdin
@@ -482,6 +481,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if isTerminal(c.Stdin) {
 		return c, errors.New("vm: Config.Stdin is a terminal, which qemu in a process group of its own cannot read; give the guest a virtconsole port (Port) instead")
+	}
+	if c.Ending == nil {
+		c.Ending = KernelWords{}
 	}
 	if c.ConsoleLimit < 0 {
 		return c, fmt.Errorf("vm: console limit %d", c.ConsoleLimit)
