@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -210,17 +209,9 @@ func TestSecondSignal(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "qemu-system-x86_64"), []byte(qemu), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stderr := start(t, env, os.Args[0], args...)
+	waitChild(cmd.Process.Pid, "qemu-system-x86")
 	deadline := time.Now().Add(20 * time.Second)
-	for !hasChild(cmd.Process.Pid, "qemu-system-x86") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
 	cmd.Process.Signal(syscall.SIGINT)
 	for _, err := os.Stat(mark); err != nil && time.Now().Before(deadline); _, err = os.Stat(mark) {
 		time.Sleep(10 * time.Millisecond)

@@ -137,14 +137,10 @@ func TestPortServer(t *testing.T) {
 	}
 }
 
-// TestPortServerUnreadInput: qemu exits without reading all of a port's
-// input (the program did not read its stdin to the end). Its close then
-// resets the connection; that is the port's end, not an error, and the
-// output written before it arrives whole.
-func TestPortServerUnreadInput(t *testing.T) {
-	var out syncBuffer
-	input := bytes.Repeat([]byte("y\n"), 1<<20)
-	servers, sockets, err := listenPorts([]Port{{Name: "in", In: bytes.NewReader(input), Out: &out}}, t.TempDir())
+// serveOne serves one port, and connects to it as qemu would.
+func serveOne(t *testing.T, p Port) ([]*portServer, *net.UnixConn) {
+	t.Helper()
+	servers, sockets, err := listenPorts([]Port{p}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +149,17 @@ func TestPortServerUnreadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return servers, c
+}
+
+// TestPortServerUnreadInput: qemu exits without reading all of a port's
+// input (the program did not read its stdin to the end). Its close then
+// resets the connection; that is the port's end, not an error, and the
+// output written before it arrives whole.
+func TestPortServerUnreadInput(t *testing.T) {
+	var out syncBuffer
+	input := bytes.Repeat([]byte("y\n"), 1<<20)
+	servers, c := serveOne(t, Port{Name: "in", In: bytes.NewReader(input), Out: &out})
 	if _, err := io.ReadFull(c, make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}
@@ -170,15 +177,7 @@ func TestPortServerUnreadInput(t *testing.T) {
 // go on: the host never shuts the connection down.
 func TestPortServerConsole(t *testing.T) {
 	var out syncBuffer
-	servers, sockets, err := listenPorts([]Port{{Name: "tty", Console: true, In: strings.NewReader("ls\r"), Out: &out}}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	servers[0].start()
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servers, c := serveOne(t, Port{Name: "tty", Console: true, In: strings.NewReader("ls\r"), Out: &out})
 	got := make([]byte, 3)
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ls\r" {
 		t.Fatalf("console port input %q, %v", got, err)
@@ -319,15 +318,7 @@ func TestPortServerStopsReadingInput(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	servers, sockets, err := listenPorts([]Port{{Name: "in", In: r}}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	servers[0].start()
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servers, c := serveOne(t, Port{Name: "in", In: r})
 	w.Write([]byte("during"))
 	if got, err := io.ReadFull(c, make([]byte, 6)); err != nil || got != 6 {
 		t.Fatalf("the guest read %d bytes, %v; want 6", got, err)
