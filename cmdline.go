@@ -174,7 +174,7 @@ func validateTags(c *config) error {
 		case s.tag == "":
 			why = " is empty"
 		case len(s.tag) > maxTagLen:
-			why = " is longer than 36 bytes"
+			why = " is longer than " + itoa(maxTagLen) + " bytes"
 		case s.tag == "." || s.tag == "..":
 			why = " is not a name"
 		case indexByte(s.tag, '/') >= 0:

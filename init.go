@@ -98,7 +98,7 @@ func main() {
 // returns: PID 1 must not exit, or the kernel panics without saying why.
 func fatal(c *config, err error) {
 	logLine(2, "initrd: "+err.Error()+"\n") // KERN_CRIT
-	writeStatus(c, "fatal "+err.Error())
+	writeStatus(c, fatalRecord(err))
 	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
 	switch c.emergency {
 	case "reboot":
@@ -130,16 +130,27 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // execInit replaces /init with the requested program, as PID 1, with the
 // environment the kernel gave /init.
 func execInit(c *config) error {
-	env, search := programEnv(c.env)
-	path := c.init
-	if indexByte(path, '/') < 0 {
-		var err error
-		if path, err = lookPath(c.init, search); err != nil {
-			return err
-		}
+	path, env, _, err := program(c)
+	if err != nil {
+		return err
 	}
 	debugf(-1, "exec", path, "")
 	return fail("exec", path, execve(path, append([]string{baseName(c.init)}, c.args...), env))
+}
+
+// program resolves the program of c as both ways of starting it do: its
+// path, looked for in the new root's PATH when it has no slash, and its
+// environment. errno is ENOENT when it is not found, for the status
+// record.
+func program(c *config) (path string, env []string, errno unix.Errno, err error) {
+	env, search := programEnv(c.env)
+	if indexByte(c.init, '/') >= 0 {
+		return c.init, env, 0, nil
+	}
+	if path, err = lookPath(c.init, search); err != nil {
+		return "", env, unix.ENOENT, err
+	}
+	return path, env, 0, nil
 }
 
 // programEnv adds a PATH to env when it has none, and returns the PATH.
@@ -164,11 +175,14 @@ func lookPath(name, path string) (string, error) {
 }
 
 // panicString describes what recover returned: the runtime's panics
-// (index out of range, nil dereference) are errors.
+// (index out of range, nil dereference) are errors, a panic of our own
+// code with a message a string.
 func panicString(r any) string {
 	switch v := r.(type) {
 	case error:
 		return v.Error()
+	case string: // panic("...") of our own code
+		return v
 	}
 	return "panic"
 }

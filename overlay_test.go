@@ -7,7 +7,7 @@ import (
 )
 
 // TestOverlaySizes runs the table of rd.overlay sizes that the host's
-// tools/internal/vm checks against too (testdata/overlay-sizes.json):
+// tools/internal/contract checks against too (testdata/overlay-sizes.json):
 // /init accepts exactly the sizes chrootvm --overlay=SIZE passes.
 func TestOverlaySizes(t *testing.T) {
 	b, err := os.ReadFile("testdata/overlay-sizes.json")

@@ -18,8 +18,8 @@ import (
 // multithreaded Go process, where only the forking thread exists: it may
 // make raw system calls and nothing else (no allocation, no stack growth,
 // no runtime lock another thread held at the fork). So spawnChild is
-// go:nosplit, reads only the package variables below, which the parent
-// prepared, and runs with every signal blocked, as the parent blocked
+// nosplit (//go:nosplit), reads only the package variables below, which
+// the parent prepared, and runs with every signal blocked, as the parent blocked
 // them on its locked thread before the fork; the child unblocks them just
 // before execve. An execve that fails writes its errno into a pipe that
 // is closed on exec, so the parent reads 4 bytes on failure and end of

@@ -19,13 +19,7 @@ var consoleActive = "/sys/class/tty/console/active"
 // supervise runs the program of c as a child and ends the machine when it
 // ends. It never returns.
 func supervise(c *config) {
-	env, search := programEnv(c.env)
-	path := c.init
-	var err error
-	errno := unix.ENOENT
-	if indexByte(path, '/') < 0 {
-		path, err = lookPath(c.init, search)
-	}
+	path, env, errno, err := program(c)
 	pid := 0
 	if err == nil {
 		io := progStdio
@@ -39,33 +33,50 @@ func supervise(c *config) {
 	}
 	if err != nil {
 		write(1, "initrd: "+err.Error()+"\n")
-		endRun(c, "exec "+itoa(int64(errno))+" "+err.Error())
+		endRun(c, execRecord(errno, err))
 	}
 	// Orphans are reparented to PID 1: reap them while waiting.
 	for {
 		r, err := reap(-1, 0)
 		if err != 0 {
-			endRun(c, "fatal wait for the program: "+err.Error())
+			endRun(c, fatalRecord(fail("wait for the program", "", err)))
 		}
 		if r == pid {
 			break
 		}
 	}
-	st := waitStatus
-	rec := "exit " + itoa(int64(st>>8&0xff))
-	msg := "program exited with status " + itoa(int64(st>>8&0xff))
-	if sig := st & 0x7f; sig != 0 {
-		rec = "signal " + itoa(int64(sig))
-		msg = "program killed by signal " + itoa(int64(sig))
-	}
+	rec, msg := waitRecord(waitStatus)
 	write(1, "initrd: "+msg+"\n")
 	endRun(c, rec)
 }
+
+// The status records /init writes on the status port, one line each
+// (testdata/contract.json holds their format for both sides):
+//
+//	exit N | signal N | exec ERRNO TEXT | fatal TEXT
+
+// waitRecord is the record of a program that ended with the wait status
+// st, and the console's line for it.
+func waitRecord(st int32) (rec, msg string) {
+	if sig := st & 0x7f; sig != 0 {
+		return "signal " + itoa(int64(sig)), "program killed by signal " + itoa(int64(sig))
+	}
+	return "exit " + itoa(int64(st>>8&0xff)), "program exited with status " + itoa(int64(st>>8&0xff))
+}
+
+// execRecord is the record of a program that could not be started.
+func execRecord(errno unix.Errno, err error) string {
+	return "exec " + itoa(int64(errno)) + " " + err.Error()
+}
+
+// fatalRecord is the record of a failure of /init's own.
+func fatalRecord(err error) string { return "fatal " + err.Error() }
 
 // consoleStdio is the console's own terminal (ttyS0, ttyAMA0): unlike
 // /dev/console, it can be a controlling terminal, so job control and
 // Ctrl-C work for a person at the console.
 func consoleStdio() stdio {
+	what := consoleActive // what failed: the list, or the terminal it names
 	active, err := readFile(consoleActive)
 	names := split(trimNewline(active), ' ')
 	if err == 0 && len(names) > 0 {
@@ -74,10 +85,9 @@ func consoleStdio() stdio {
 		if e == 0 {
 			return stdio{fds: [3]int{fd, fd, fd}, ctty: true}
 		}
-		err = e
-		consoleActive = dev
+		err, what = e, dev
 	}
-	warnErr("open the console's terminal", consoleActive, err)
+	warnErr("open the console's terminal", what, err)
 	warn("the program runs on /dev/console, without a controlling terminal")
 	return stdio{fds: [3]int{0, 1, 2}}
 }

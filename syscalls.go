@@ -20,8 +20,8 @@ import (
 //     spawn's), or what one holds: package memory never moves, and a
 //     package variable's pointers always point to the heap; or
 //   - an allocation returned by cstr, cBytes or cArray: they are
-//     go:noinline and return it, so escape analysis puts it on the heap,
-//     and Go's heap does not move;
+//     noinline (//go:noinline) and return it, so escape analysis puts
+//     it on the heap, and Go's heap does not move;
 //
 // it stays a Go pointer, which the collector sees, until it is converted
 // to uintptr in the argument list of unix.Syscall6 (or Syscall,

@@ -19,13 +19,13 @@ var deviceFS = map[string]bool{"devtmpfs": true, "devpts": true}
 // initNeeds are the paths /init itself and osbuild's program rely on: the
 // command line, the console and kernel log, the shares' mount points, and
 // the directory where osbuild finds its further virtiofs tags
-// (BOOT-NOTES.md, "Its real user"). A mount they live on must be fatal,
+// (docs/facts.md, "osbuild's build VM"). A mount they live on must be fatal,
 // and a fatal mount must hold one of them: the boot stops only for what
 // it cannot go on without.
 var initNeeds = []string{cmdlinePath, "/dev/console", "/dev/kmsg", sharesDir + "/rootfs", virtiofsSysfs + "/x/tag"}
 
 // osbuildNeeds are the filesystems osbuild's program needs inside the VM
-// (BOOT-NOTES.md): /run writable, /dev/shm for container tools, devpts for
+// (docs/facts.md, "osbuild's build VM"): /run writable, /dev/shm for container tools, devpts for
 // terminals, and cgroup v2, which newer container tools insist on.
 var osbuildNeeds = map[string]string{"/run": "tmpfs", "/dev/shm": "tmpfs", "/dev/pts": "devpts", "/sys/fs/cgroup": "cgroup2"}
 

@@ -8,7 +8,7 @@ import (
 )
 
 // TestTagRules runs the table of virtiofs tag rules that the host's
-// tools/internal/vm checks against too (testdata/virtiofs-tags.json):
+// tools/internal/contract checks against too (testdata/virtiofs-tags.json):
 // /init accepts exactly the tags vm.Run accepts. Each tag goes on the
 // command line quoted, as the host's builder may quote it.
 func TestTagRules(t *testing.T) {

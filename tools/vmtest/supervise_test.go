@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
 )
@@ -97,7 +98,7 @@ func bootSupervised(t *testing.T, k kernel, b superviseBoot) superviseResult {
 		Shares:   append([]vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}}, b.shares...),
 		Ports:    ports,
 		NoReboot: true,
-		ExitOnly: true, // the end is qemu's exit, whatever the console says
+		Ending:   vm.QemuExit{}, // the end is qemu's exit, whatever the console says
 	}))
 	if res.TimedOut {
 		t.Errorf("the VM did not end within %v", bootTimeout)
@@ -210,7 +211,7 @@ read line; echo "got $line"; exit 5`
 			var pl plan
 			pl.add("pid1", "pid1")
 			pl.add("argv", "argv", append([]string{"checker"}, args...)...)
-			argv, err := initrd.ArgvFile(append([]string{checkerInit}, args...))
+			argv, err := contract.ArgvFile(append([]string{checkerInit}, args...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,7 +294,7 @@ func testConsoleCtrlC(t *testing.T, k kernel) {
 		Append:   "rootfs=rootfs rd.supervise",
 		Shares:   []vm.Share{{Tag: "rootfs", Path: k.guest.rootfs, ReadOnly: true}},
 		NoReboot: true,
-		ExitOnly: true,
+		Ending:   vm.QemuExit{},
 		Console:  console,
 		Stdin:    keys,
 		Timeout:  bootTimeout,

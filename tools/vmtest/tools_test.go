@@ -197,7 +197,7 @@ func TestChrootvm(t *testing.T) {
 		{"exit-3", nil, []string{"sh", "-c", "echo guest ran on $(uname -m); exit 3"}, 3, "guest ran on ", allKernels, ""},
 		{"read-only", []string{"--debug"}, []string{"sh", "-c", remountAndWrite}, 0, "", x86Kernels, ""},
 		// A tag with a space: valid by /init's rules, quoted on the
-		// command line (vm.Cmdline), mounted at /run/mnt/a b.
+		// command line (contract.Cmdline), mounted at /run/mnt/a b.
 		{"tag-with-space", nil, []string{"sh", "-c", `cat /run/mnt/a\ b/hello`}, 0, "hello from the host", []string{"6.12"}, ""},
 		// --overlay: the root is an overlay the program writes to; the
 		// host's root is not written (the full check is TestBoot's

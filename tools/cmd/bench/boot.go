@@ -103,8 +103,14 @@ func (b *boot) run(ctx context.Context) {
 		// kernel verbose, which would change the timings.
 		extra = "rd.debug"
 	}
+	qemu, err := vm.FindQemu(c.qemuArch())
+	if err != nil {
+		b.err = err
+		return
+	}
 	start := time.Now()
 	res, err := vm.Run(ctx, vm.Config{
+		Qemu:      qemu,
 		Arch:      c.qemuArch(),
 		Machine:   c.machine,
 		Transport: c.transport,

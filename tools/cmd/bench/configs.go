@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/vm"
@@ -31,9 +32,9 @@ type configuration struct {
 	tune      bool // vm.Config.Tune: chrootvm's boot tuning (tools/internal/vm/tune.go)
 	shares    []share
 	about     string
-	append    string   // more kernel parameters (-append)
-	qemuArgs  []string // more qemu arguments (-qemu)
-	virtiofsd string   // the virtiofsd (-virtiofsd); "" = vm's choice
+	append    string       // more kernel parameters (-append)
+	qemuArgs  []string     // more qemu arguments (-qemu)
+	virtiofsd vm.Virtiofsd // the virtiofsd (-virtiofsd), as main found it
 }
 
 // twoShares is the shape of the VM tests: a read-only root and one
@@ -43,7 +44,7 @@ var twoShares = []share{
 	{tag: "work"},
 }
 
-// osbuildShares are the tags osbuild gives its build VM (BOOT-NOTES.md):
+// osbuildShares are the tags osbuild gives its build VM (docs/facts.md):
 // everything read-only but the object store.
 var osbuildShares = []share{
 	{tag: "rootfs", readOnly: true, root: true},
@@ -134,10 +135,10 @@ func (c configuration) checkCmdline() error {
 }
 
 func (c configuration) composeCmdline(extra string) (string, error) {
-	line := vm.Cmdline{
+	line := contract.Cmdline{
 		Console: c.console(),
 		// osbuild's own words, with the benchmark's program as init=.
-		Extra:  vm.OsbuildWords(),
+		Extra:  contract.OsbuildWords(),
 		Init:   stampPath,
 		Append: []string{c.append, extra},
 	}
@@ -151,7 +152,7 @@ func (c configuration) composeCmdline(extra string) (string, error) {
 			}
 			continue
 		}
-		line.Shares = append(line.Shares, vm.Share{Tag: s.tag, ReadOnly: s.readOnly})
+		line.Mounts = append(line.Mounts, contract.Mount{Tag: s.tag, ReadOnly: s.readOnly})
 	}
 	return line.String()
 }

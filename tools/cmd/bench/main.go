@@ -239,7 +239,7 @@ func run(ctx context.Context, o options) error {
 	for _, c := range configs {
 		c = c.withAppend(o.append)
 		c.qemuArgs = strings.Fields(o.qemu)
-		c.virtiofsd = fsd.Path
+		c.virtiofsd = fsd
 		progress("initrds for " + c.name)
 		is := initsOf[c.goarch()]
 		if c.goarch() != "amd64" && (o.base != "" || o.baseInit != "") {

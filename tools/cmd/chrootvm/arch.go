@@ -146,26 +146,20 @@ func rootfsArch(root, program string) (name, from string) {
 }
 
 // chooseArch picks the architecture to emulate: the one given with
-// --arch, else the kernel's, else that of ROOTFS's programs. It returns
-// warnings for the parts that do not fit the choice: the guest would not
-// run them.
-func chooseArch(forced, kernelImage, kernelsArch, rootsArch, rootProgram string) (string, []string, error) {
+// --arch, else the kernel's, which makePlan has always read (a file that
+// is not a kernel image ends the plan before). It returns warnings for
+// the parts that do not fit the choice: the guest would not run them.
+func chooseArch(forced, kernelImage, kernelsArch, rootsArch, rootProgram string) (string, []string) {
 	a := forced
 	if a == "" {
 		a = kernelsArch
 	}
-	if a == "" {
-		a = rootsArch
-	}
-	if a == "" {
-		return "", nil, fmt.Errorf("cannot tell the architecture of the kernel %s nor of the programs in ROOTFS; pass --arch %s", kernelImage, strings.Join(cpuarch.Names(), "|"))
-	}
 	var warnings []string
-	if kernelsArch != "" && kernelsArch != a {
+	if kernelsArch != a {
 		warnings = append(warnings, fmt.Sprintf("warning: the kernel %s is built for %s, not %s", kernelImage, kernelsArch, a))
 	}
 	if rootsArch != "" && rootsArch != a {
 		warnings = append(warnings, fmt.Sprintf("warning: ROOTFS's %s is built for %s, not %s", rootProgram, rootsArch, a))
 	}
-	return a, warnings, nil
+	return a, warnings
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/vm"
 )
@@ -40,46 +41,40 @@ type options struct {
 	args    []string // the program's arguments
 }
 
-// flagSpec describes one option: how many values it takes and where they
-// go.
-type flagSpec struct {
-	values int
-	set    func(o *options, v []string) error
-}
-
-var flags = map[string]flagSpec{
-	"--mount":          {2, func(o *options, v []string) error { return o.addMount("--mount", v[0], v[1]) }},
-	"--mount-uncached": {2, func(o *options, v []string) error { return o.addMount("--mount-uncached", v[0], v[1]) }},
-	"--mount-ro":       {2, func(o *options, v []string) error { return o.addMount("--mount-ro", v[0], v[1]) }},
-	"--kernel":         {1, func(o *options, v []string) error { o.kernel = v[0]; return nil }},
-	"--modules":        {1, func(o *options, v []string) error { o.modules = v[0]; return nil }},
-	"--arch": {1, func(o *options, v []string) error {
+// flags are chrootvm's options (cli.Parse reads them).
+var flags = map[string]cli.Option[*options]{
+	"--mount":          {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount", v[0], v[1]) }},
+	"--mount-uncached": {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount-uncached", v[0], v[1]) }},
+	"--mount-ro":       {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount-ro", v[0], v[1]) }},
+	"--kernel":         {Values: 1, Set: func(o *options, v []string) error { o.kernel = v[0]; return nil }},
+	"--modules":        {Values: 1, Set: func(o *options, v []string) error { o.modules = v[0]; return nil }},
+	"--arch": {Values: 1, Set: func(o *options, v []string) error {
 		a, err := parseArch(v[0])
 		o.arch = a
 		return err
 	}},
-	"--machine": {1, func(o *options, v []string) error {
+	"--machine": {Values: 1, Set: func(o *options, v []string) error {
 		if !slices.Contains(machineNames(), v[0]) {
 			return cli.Usagef("--machine %q: want %s", v[0], strings.Join(machineNames(), ", "))
 		}
 		o.machine = v[0]
 		return nil
 	}},
-	"--transport": {1, func(o *options, v []string) error {
+	"--transport": {Values: 1, Set: func(o *options, v []string) error {
 		if !slices.Contains(vm.TransportNames(), v[0]) {
 			return cli.Usagef("--transport %q: want %s", v[0], strings.Join(vm.TransportNames(), " or "))
 		}
 		o.transport = v[0]
 		return nil
 	}},
-	"--memory": {1, func(o *options, v []string) error {
+	"--memory": {Values: 1, Set: func(o *options, v []string) error {
 		if !vm.ValidMemory(v[0]) {
 			return cli.Usagef("--memory %q: want a size like 512M or 2G", v[0])
 		}
 		o.memory = v[0]
 		return nil
 	}},
-	"--cpus": {1, func(o *options, v []string) error {
+	"--cpus": {Values: 1, Set: func(o *options, v []string) error {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 {
 			return cli.Usagef("--cpus %q: want a number of CPUs, at least 1", v[0])
@@ -87,7 +82,7 @@ var flags = map[string]flagSpec{
 		o.cpus = n
 		return nil
 	}},
-	"--timeout": {1, func(o *options, v []string) error {
+	"--timeout": {Values: 1, Set: func(o *options, v []string) error {
 		d, err := parseTimeout(v[0])
 		if err != nil {
 			return err
@@ -95,27 +90,38 @@ var flags = map[string]flagSpec{
 		o.timeout = d
 		return nil
 	}},
-	"--append": {1, func(o *options, v []string) error {
+	"--append": {Values: 1, Set: func(o *options, v []string) error {
 		if err := checkAppend(v[0]); err != nil {
 			return err
 		}
 		o.appends = append(o.appends, v[0])
 		return nil
 	}},
-	"--init": {1, func(o *options, v []string) error { o.init = v[0]; return nil }},
-	"--virtiofsd": {1, func(o *options, v []string) error {
+	"--init": {Values: 1, Set: func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--virtiofsd": {Values: 1, Set: func(o *options, v []string) error {
 		if v[0] == "" {
 			return cli.Usagef("--virtiofsd needs a program")
 		}
 		o.virtiofsd = v[0]
 		return nil
 	}},
-	"--strip-signatures": {0, func(o *options, v []string) error { o.strip = true; return nil }},
-	"--no-tune":          {0, func(o *options, v []string) error { o.noTune = true; return nil }},
-	"--icount":           {0, func(o *options, v []string) error { o.icount = true; return nil }},
-	"--debug":            {0, func(o *options, v []string) error { o.debug = true; return nil }},
-	"--help":             {0, func(o *options, v []string) error { o.help = true; return nil }},
-	"-h":                 {0, func(o *options, v []string) error { o.help = true; return nil }},
+	"--strip-signatures": {Values: 0, Set: func(o *options, v []string) error { o.strip = true; return nil }},
+	"--no-tune":          {Values: 0, Set: func(o *options, v []string) error { o.noTune = true; return nil }},
+	"--icount":           {Values: 0, Set: func(o *options, v []string) error { o.icount = true; return nil }},
+	"--debug":            {Values: 0, Set: func(o *options, v []string) error { o.debug = true; return nil }},
+	// --overlay[=SIZE]: its value is optional, only as --overlay=SIZE.
+	"--overlay": {Values: 1, Optional: true, Set: func(o *options, v []string) error {
+		o.overlay, o.overlaySize = true, ""
+		if len(v) > 0 {
+			if err := contract.CheckOverlaySize(v[0]); err != nil {
+				return cli.Usagef("--overlay: %v", err)
+			}
+			o.overlaySize = v[0]
+		}
+		return nil
+	}},
+	"--help": {Values: 0, Set: func(o *options, v []string) error { o.help = true; return nil }},
+	"-h":     {Values: 0, Set: func(o *options, v []string) error { o.help = true; return nil }},
 }
 
 // parseArgs parses the command line after the program name. Options come
@@ -123,80 +129,35 @@ var flags = map[string]flagSpec{
 // of its own included. "--" ends the options.
 func parseArgs(args []string) (*options, error) {
 	o := &options{}
-	i := 0
-	for i < len(args) {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			break
-		}
-		name, value, hasValue := strings.Cut(a, "=")
-		if name == "--overlay" { // its value is optional: only --overlay=SIZE
-			if hasValue {
-				if err := vm.CheckOverlaySize(value); err != nil {
-					return nil, cli.Usagef("--overlay: %v", err)
-				}
-			}
-			o.overlay, o.overlaySize = true, value
-			i++
-			continue
-		}
-		spec, ok := flags[name]
-		if !ok {
-			return nil, cli.Usagef("unknown option %s", name)
-		}
-		var values []string
-		switch {
-		case hasValue && spec.values != 1:
-			return nil, cli.Usagef("%s takes %d values, not %s=VALUE", name, spec.values, name)
-		case hasValue:
-			values = []string{value}
-		default:
-			if len(args)-i-1 < spec.values {
-				return nil, cli.Usagef("%s needs %d value(s)", name, spec.values)
-			}
-			values = args[i+1 : i+1+spec.values]
-			i += spec.values
-		}
-		if err := spec.set(o, values); err != nil {
-			return nil, err
-		}
-		i++
+	operands, err := cli.Parse(args, flags, o, false)
+	if err != nil || o.help {
+		return o, err
 	}
-	if o.help {
-		return o, nil
-	}
-	if i >= len(args) {
+	if len(operands) == 0 {
 		return nil, cli.Usagef("no ROOTFS")
 	}
-	o.rootfs = args[i]
-	if i+1 < len(args) {
-		o.program = args[i+1]
+	o.rootfs = operands[0]
+	if len(operands) > 1 {
+		o.program = operands[1]
 	}
-	if i+2 < len(args) {
-		o.args = args[i+2:]
+	if len(operands) > 2 {
+		o.args = operands[2:]
 	}
 	return o, nil
 }
-
-// rootTag is the virtiofs tag of ROOTFS, the default of /init.
-const rootTag = "rootfs"
 
 // addMount adds the share of option (--mount, --mount-uncached or
 // --mount-ro) after checking its tag by /init's rules: /init mounts it at
 // /run/mnt/TAG.
 func (o *options) addMount(option, tag, path string) error {
-	if tag == rootTag {
+	if tag == contract.RootTag {
 		return cli.Usagef("%s: tag %q is ROOTFS's", option, tag)
 	}
-	tags := []string{rootTag}
+	tags := []string{contract.RootTag}
 	for _, m := range o.mounts {
 		tags = append(tags, m.Tag)
 	}
-	if err := vm.CheckTags(append(tags, tag)); err != nil {
+	if err := contract.CheckTags(append(tags, tag)); err != nil {
 		return cli.Usagef("%s: %v", option, err)
 	}
 	// A --mount share's files may be mapped MAP_SHARED (vm.Share.Mmap),

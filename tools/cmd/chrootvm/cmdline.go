@@ -4,10 +4,11 @@ import (
 	"strings"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/vm"
 )
 
-// cmdline is the kernel command line for one run (vm.Cmdline composes
+// cmdline is the kernel command line for one run (contract.Cmdline composes
 // it):
 //
 //	console=CONSOLE panic=-1 rootfstype=virtiofs ro rd.supervise=ports|tty
@@ -28,17 +29,17 @@ import (
 // an environment variable. A word the command line cannot carry is left
 // out.
 func cmdline(console, supervise string, mounts []vm.Share, appends []string, env []string, debug bool) (string, error) {
-	extra := []string{"panic=-1", "rootfstype=virtiofs", "ro", "rd.supervise=" + supervise}
+	extra := []string{"panic=-1", "rootfstype=virtiofs", "ro", contract.WordSupervise + "=" + supervise}
 	for _, e := range env {
 		if k, v, ok := strings.Cut(e, "="); ok && k != "" && v != "" && !strings.ContainsAny(e, "\" \t\n\v\f\r") {
 			extra = append(extra, e)
 		}
 	}
-	return vm.Cmdline{
+	return contract.Cmdline{
 		Console: console,
 		Extra:   extra,
-		RootTag: rootTag,
-		Shares:  mounts,
+		RootTag: contract.RootTag,
+		Mounts:  mountsOf(mounts),
 		Debug:   debug,
 		Quiet:   !debug,
 		Append:  appends,
@@ -58,7 +59,7 @@ func checkAppend(a string) error {
 	// The VM ends when qemu exits: a guest that halts, or a kernel that
 	// waits forever after a panic, would keep it running until --timeout.
 	for _, w := range strings.Fields(a) {
-		if w == "rd.emergency=halt" || w == "panic=0" {
+		if w == contract.WordEmergency+"=halt" || w == "panic=0" {
 			return cli.Usagef("--append %s: the guest would stay halted, and chrootvm waits for the VM to end (use rd.emergency=poweroff or reboot)", w)
 		}
 		// chrootvm chooses these itself: another rd.supervise mode
@@ -67,11 +68,20 @@ func checkAppend(a string) error {
 		// module that only --overlay puts into the initrd.
 		key, _, _ := strings.Cut(w, "=")
 		switch key {
-		case "rd.supervise":
+		case contract.WordSupervise:
 			return cli.Usagef("--append %s: chrootvm chooses rd.supervise itself (ports, or tty when stdin and stdout are terminals)", w)
-		case "rd.overlay":
+		case contract.WordOverlay:
 			return cli.Usagef("--append %s: use --overlay[=SIZE], which also puts the overlay module into the initrd", w)
 		}
 	}
 	return nil
+}
+
+// mountsOf are the mount= and mount-ro= words of shares.
+func mountsOf(shares []vm.Share) []contract.Mount {
+	var m []contract.Mount
+	for _, s := range shares {
+		m = append(m, contract.Mount{Tag: s.Tag, ReadOnly: s.ReadOnly})
+	}
+	return m
 }

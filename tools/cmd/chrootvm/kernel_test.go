@@ -1,6 +1,8 @@
 package main
 
 import (
+	"virtinit/tools/internal/initrd"
+
 	"os"
 	"path/filepath"
 	"sort"
@@ -176,7 +178,6 @@ func TestChooseMachine(t *testing.T) {
 		{"x86_64", "virt", "", "loadable", "", "", "--machine virt cannot"},
 		{"x86_64", "pc", "", "loadable", "pc", "pci", ""},
 		{"x86_64", "pc", "mmio", "loadable", "", "", "--machine pc cannot have x86_64 virtio-mmio devices (it takes --machine microvm)"},
-		{"x86_64", "", "", "missing", "", "", "module tree"},
 		{"aarch64", "", "", "loadable", "virt", "mmio", ""},
 		{"aarch64", "", "", "builtin", "virt", "mmio", ""},
 		{"aarch64", "", "", "none", "virt", "pci", ""},
@@ -188,9 +189,12 @@ func TestChooseMachine(t *testing.T) {
 		{"aarch64", "microvm", "", "loadable", "", "", "--machine microvm cannot have aarch64"},
 	}
 	for _, tt := range tests {
-		modules := tt.modules
-		if modules != "" {
-			modules = filepath.Join(dir, modules)
+		var modules *initrd.Tree
+		if tt.modules != "" {
+			var err error
+			if modules, err = initrd.ReadTree(filepath.Join(dir, tt.modules)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		m, tr, err := chooseMachine(tt.arch, tt.machine, tt.transport, modules)
 		if m != tt.wantMachine || tr != tt.wantTransport || (err != nil) != (tt.err != "") || err != nil && !strings.Contains(err.Error(), tt.err) {

@@ -12,35 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
 	"virtinit/tools/internal/cli"
-	"virtinit/tools/internal/cpuarch"
-	"virtinit/tools/internal/initrd"
-	"virtinit/tools/internal/vm"
-)
-
-// Exit statuses of chrootvm's own, besides the program's. They follow
-// chroot(1) and timeout(1) where those have one.
-const (
-	exitUsage         = cli.ExitUsage // bad arguments
-	exitNoBoot        = 119           // the guest did not boot to the program
-	exitNoRootfs      = 120           // ROOTFS or a --mount directory is missing
-	exitNoKernel      = 121           // no kernel found, or --kernel/--modules missing
-	exitNoQemu        = 122
-	exitNoVirtiofsd   = 123
-	exitTimeout       = 124 // as timeout(1)
-	exitFailed        = 125 // any other failure, as chroot(1)
-	exitNotExecutable = 126 // as chroot(1)
-	exitNotFound      = 127 // as chroot(1)
-	exitKilled        = 137 // the escape key killed the VM, as SIGKILL would a program
 )
 
 const usage = `Usage: chrootvm [OPTION]... ROOTFS [PROGRAM [ARGS...]]
@@ -68,7 +45,7 @@ Options:
   --modules DIR         its module tree, .../lib/modules/KVER (default: the
                         tree of the same KVER next to the kernel or in ROOTFS)
   --arch x86_64|aarch64 the architecture to emulate (default: the kernel's,
-                        read from its image; else that of ROOTFS's programs)
+                        read from its image)
   --machine microvm|q35|pc|virt
                         the qemu machine (x86_64: microvm where the kernel
                         has virtio_mmio, built in or as a module, else q35;
@@ -176,14 +153,21 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// app holds what every step of a run writes to.
+// app holds what every step of a run writes to, and what a second
+// signal must undo before chrootvm exits at once.
 type app struct {
 	stderr io.Writer
 	debug  bool
+
+	mu      sync.Mutex
+	restore func() // gives the terminal back; nil while it is not raw
 }
 
 func (a *app) errorf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "chrootvm: "+format+"\n", args...)
+	a.mu.Lock()
+	w := a.stderr
+	a.mu.Unlock()
+	fmt.Fprintf(w, "chrootvm: "+format+"\n", args...)
 }
 
 func (a *app) debugf(format string, args ...any) {
@@ -193,32 +177,16 @@ func (a *app) debugf(format string, args ...any) {
 }
 
 // run is chrootvm's main, returning the exit status, so that every
-// deferred clean-up runs before the process exits.
+// deferred clean-up runs before the process exits: it parses the
+// arguments, plans the run, executes the plan, and turns how it ended
+// into the exit status (exitStatus).
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stderr: stderr}
 	// First of all: a signal from now on stops the run in order and
-	// removes what it made, however early it comes. SIGHUP ignored on
-	// entry (nohup) stays ignored: Notify would undo that.
+	// removes what it made, however early it comes.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
-	if !signal.Ignored(syscall.SIGHUP) {
-		stopSignals = append(stopSignals, syscall.SIGHUP)
-	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, stopSignals...)
-	defer signal.Stop(signals)
-	// A closed stdout (chrootvm ... | head) must not kill chrootvm
-	// before it stops the VM and removes its files, as Go's default for
-	// a broken pipe on fd 1 or 2 would: with SIGPIPE caught (and
-	// dropped) the write fails with EPIPE, and pipeWriter ends the run.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	go func() {
-		select {
-		case s := <-signals:
-			cancel(interrupted{s.(syscall.Signal)})
-		case <-ctx.Done():
-		}
-	}()
+	defer a.catchSignals(cancel)()
 
 	o, err := parseArgs(argv)
 	if err != nil {
@@ -228,8 +196,115 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, usage+tuneHelp())
 		return 0
 	}
-	a := &app{stderr: stderr, debug: o.debug}
-	return a.boot(ctx, cancel, o, stdin, stdout)
+	a.debug = o.debug
+	for _, d := range cleanStale(os.TempDir()) {
+		a.debugf("removed %s, left by a chrootvm that was killed", d)
+	}
+	p, err := makePlan(o, terminalOf(stdin, stdout))
+	for _, w := range p.warnings {
+		a.errorf("%s", w)
+	}
+	if err != nil {
+		return a.finish(outcome{err: err})
+	}
+	for _, n := range p.notes {
+		a.debugf("%s", n)
+	}
+	defer a.restoreTerminal()
+	e := &execution{app: a, p: p, o: o, cancel: cancel, stdin: stdin, stdout: stdout}
+	return a.finish(e.execute(ctx))
+}
+
+// terminalOf tells whether stdin and stdout are both terminals, and the
+// environment a program on the guest's terminal gets.
+func terminalOf(stdin io.Reader, stdout io.Writer) terminal {
+	in, _ := stdin.(*os.File)
+	out, _ := stdout.(*os.File)
+	if in == nil || out == nil || !isTerminal(in) || !isTerminal(out) {
+		return terminal{}
+	}
+	return terminal{tty: true, env: terminalEnv(int(out.Fd()))}
+}
+
+// finish says what stopped or failed the run and returns its exit
+// status.
+func (a *app) finish(out outcome) int {
+	var i interrupted
+	switch {
+	case errors.As(out.stop, &i) && i.sig == syscall.SIGPIPE: // silent, as a program killed by it is
+	case out.stop != nil:
+		a.errorf("%v", out.stop)
+	case out.err != nil:
+		a.errorf("%v", out.err)
+	}
+	return exitStatus(out)
+}
+
+// catchSignals makes SIGINT, SIGTERM and SIGHUP stop the run in order:
+// the context ends with the signal as its cause. A second one cuts the
+// clean-up short: chrootvm gives the terminal back and exits at once
+// with 128+N; qemu and the daemons die with it (their parent-death
+// signal), and the next run removes the temporary directory. SIGHUP
+// ignored on entry (nohup) stays ignored: Notify would undo that. It
+// returns the function that stops catching them.
+func (a *app) catchSignals(cancel context.CancelCauseFunc) (stop func()) {
+	stopSignals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		stopSignals = append(stopSignals, syscall.SIGHUP)
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, stopSignals...)
+	// A closed stdout (chrootvm ... | head) must not kill chrootvm
+	// before it stops the VM and removes its files, as Go's default for
+	// a broken pipe on fd 1 or 2 would: with SIGPIPE caught (and
+	// dropped) the write fails with EPIPE, and pipeWriter ends the run.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case s := <-signals:
+				sig := s.(syscall.Signal)
+				if n > 0 {
+					a.errorf("interrupted again by %v: exiting without the clean-up", sig)
+					a.restoreTerminal()
+					os.Exit(128 + int(sig))
+				}
+				cancel(interrupted{sig})
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(done)
+	}
+}
+
+// makeRaw puts the terminal in into raw mode until restoreTerminal, and
+// chrootvm's own messages into carriage-return line ends meanwhile.
+func (a *app) makeRaw(in *os.File) error {
+	raw, err := makeRaw(int(in.Fd()))
+	if err != nil {
+		return fmt.Errorf("put the terminal into raw mode: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.restore = raw.restore
+	a.stderr = crlfWriter{a.stderr}
+	return nil
+}
+
+// restoreTerminal gives the terminal back as it was, once: on every way
+// out of run (a return, a panic) and on a second signal.
+func (a *app) restoreTerminal() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.restore != nil {
+		a.restore()
+		a.restore = nil
+	}
 }
 
 // interrupted is the cause of a run stopped by a signal.
@@ -253,264 +328,6 @@ func (p pipeWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// errEscape is the cause of a run stopped by the escape key.
-var errEscape = errors.New("the escape key " + escapeName + " killed the VM")
-
-// stopped returns the exit status of a run stopped by a signal or the
-// escape key, and whether it was stopped.
-func (a *app) stopped(ctx context.Context) (int, bool) {
-	cause := context.Cause(ctx)
-	var i interrupted
-	switch {
-	case errors.As(cause, &i):
-		if i.sig != syscall.SIGPIPE { // silent, as a program killed by it is
-			a.errorf("%v", cause)
-		}
-		return 128 + int(i.sig), true
-	case errors.Is(cause, errEscape):
-		a.errorf("%v", cause)
-		return exitKilled, true
-	}
-	return 0, false
-}
-
-// consoleKeep is how much of the kernel's console a run keeps to explain
-// a boot that failed.
-const consoleKeep = 64 << 10
-
-func (a *app) boot(ctx context.Context, cancel context.CancelCauseFunc, o *options, stdin io.Reader, stdout io.Writer) int {
-	for _, d := range cleanStale(os.TempDir()) {
-		a.debugf("removed %s, left by a chrootvm that was killed", d)
-	}
-	rootfs, err := filepath.Abs(o.rootfs)
-	if err != nil {
-		a.errorf("ROOTFS %s: %v", o.rootfs, err)
-		return exitNoRootfs
-	}
-	if msg := dirProblem(rootfs); msg != "" {
-		a.errorf("ROOTFS %s %s", o.rootfs, msg)
-		return exitNoRootfs
-	}
-	for _, m := range o.mounts {
-		if msg := dirProblem(m.Path); msg != "" {
-			a.errorf("directory for tag %s: %s %s", m.Tag, m.Path, msg)
-			return exitNoRootfs
-		}
-	}
-
-	k, code := a.kernel(o, rootfs)
-	if code != 0 {
-		return code
-	}
-	program, err := findProgram(rootfs, o.program, o.mounts)
-	if err != nil {
-		a.errorf("%v", err)
-		var pe *programError
-		if errors.As(err, &pe) {
-			return pe.code
-		}
-		return exitFailed
-	}
-	kernelsArch := k.arch
-	rootsArch, rootProgram := rootfsArch(rootfs, program)
-	guest, warnings, err := chooseArch(o.arch, k.image, kernelsArch, rootsArch, rootProgram)
-	if err != nil {
-		a.errorf("%v", err)
-		return exitUsage
-	}
-	for _, w := range warnings {
-		a.errorf("%s", w)
-	}
-	machine, transport, err := chooseMachine(guest, o.machine, o.transport, k.modules)
-	if err != nil {
-		a.errorf("%v", err)
-		if cli.IsUsage(err) {
-			return exitUsage
-		}
-		return exitNoKernel
-	}
-	a.debugf("kernel %s (%s), modules %s, machine %s, virtio-%s", k.image, guest, orNone(k.modules), machine, transport)
-
-	ga, _ := cpuarch.Lookup(guest)
-	// A terminal on both ends makes an interactive run: the program gets
-	// a terminal of the guest. Otherwise its stdio are plain ports, byte
-	// for byte.
-	in, _ := stdin.(*os.File)
-	out, _ := stdout.(*os.File)
-	tty := in != nil && out != nil && isTerminal(in) && isTerminal(out)
-	supervise, env := "ports", []string(nil)
-	if tty {
-		supervise, env = "tty", terminalEnv(int(out.Fd()))
-	}
-	appends := o.appends
-	if o.overlay {
-		appends = append([]string{vm.OverlayWord(o.overlaySize)}, appends...)
-	}
-	line, err := cmdline(ga.Console, supervise, o.mounts, appends, env, o.debug)
-	if err != nil {
-		a.errorf("%v", err)
-		return exitUsage
-	}
-
-	// The parts that may be missing from the host, before any work.
-	if _, err := vm.FindQemu(guest); err != nil {
-		a.errorf("%v (install %s)", err, ga.QemuPackage)
-		return exitNoQemu
-	}
-	fsd, err := vm.FindVirtiofsd(o.virtiofsd)
-	switch {
-	case err != nil && o.virtiofsd != "":
-		a.errorf("--virtiofsd %s: %v", o.virtiofsd, err)
-		return exitNoVirtiofsd
-	case err != nil:
-		a.errorf("%v (install virtiofsd, or qemu-system-common on Debian 12)", err)
-		return exitNoVirtiofsd
-	}
-	a.debugf("virtiofsd %s", fsd)
-	initBin, err := findInit(o.init, guest)
-	if err != nil {
-		a.errorf("%v", err)
-		return exitFailed
-	}
-
-	dir, err := makeTempDir(os.TempDir())
-	if err != nil {
-		a.errorf("%v", err)
-		return exitFailed
-	}
-	defer dir.remove()
-	// The ports need virtio_console: a module on Debian's 6.1, built in
-	// on 6.12 (then it stays out of the initrd).
-	var modules []string
-	if k.modules != "" {
-		modules = []string{"virtio_console"}
-	}
-	if o.overlay {
-		modules = append(modules, initrd.OverlayModule)
-	}
-	initrdPath := filepath.Join(dir.path, "initrd")
-	rep, err := initrd.WriteFile(initrdPath, initrd.Options{
-		Init:            initBin,
-		ModulesDir:      k.modules,
-		Modules:         modules,
-		Transport:       transport,
-		StripSignatures: o.strip || !o.noTune && vm.TuneStripsSignatures(),
-		Argv:            append([]string{program}, o.args...),
-	})
-	if errors.Is(err, initrd.ErrNoModule) {
-		a.errorf("build the initrd: %v", err)
-		return exitNoKernel // the kernel's modules are missing, as --help says
-	}
-	if err != nil {
-		a.errorf("build the initrd: %v", err)
-		return exitFailed
-	}
-	a.debugf("initrd with /init %s, modules %s, built in %s", initBin, orNone(strings.Join(rep.Modules, " ")), orNone(strings.Join(rep.Builtin, " ")))
-	if code, ok := a.stopped(ctx); ok {
-		return code
-	}
-
-	var status limitedBuffer
-	ports := []vm.Port{{Name: portStatus, Out: &status}}
-	log := a.stderr
-	if tty {
-		raw, err := makeRaw(int(in.Fd()))
-		if err != nil {
-			a.errorf("put the terminal into raw mode: %v", err)
-			return exitFailed
-		}
-		// Restored on every way out of this function: the return (a
-		// signal or the escape key ends the run by returning too) and a
-		// panic, which runs the deferred calls on its way.
-		defer raw.restore()
-		log = crlfWriter{a.stderr}
-		a.stderr = log
-		a.debugf("interactive: the escape key %s kills the VM", escapeName)
-		keys := &escapeReader{r: in, escaped: func() { cancel(errEscape) }}
-		ports = append(ports, vm.Port{Name: portTTY, Console: true, In: keys, Out: stdout})
-	} else {
-		ports = append(ports,
-			vm.Port{Name: portStdin, In: stdin},
-			vm.Port{Name: portStdout, Out: pipeWriter{stdout, cancel}},
-			vm.Port{Name: portStderr, Out: pipeWriter{a.stderr, cancel}})
-	}
-	var console io.Writer
-	if o.debug {
-		console = log
-	}
-	shares := append([]vm.Share{{Tag: rootTag, Path: rootfs, ReadOnly: true}}, o.mounts...)
-	res, err := vm.Run(ctx, vm.Config{
-		Arch:         guest,
-		Machine:      machine,
-		Transport:    transport,
-		Kernel:       k.image,
-		Initrd:       initrdPath,
-		Append:       line,
-		Shares:       shares,
-		Virtiofsd:    fsd.Path,
-		Memory:       o.memory,
-		Tune:         !o.noTune,
-		Icount:       o.icount,
-		CPUs:         o.cpus,
-		NoReboot:     true,
-		Ports:        ports,
-		ExitOnly:     true,
-		Console:      console,
-		ConsoleLimit: consoleKeep,
-		TempDir:      dir.path,
-		Timeout:      o.timeout,
-		Debug:        o.debug,
-		Log:          log,
-	})
-	if code, ok := a.stopped(ctx); ok {
-		return code
-	}
-	return a.status(res, err, status.Bytes(), o)
-}
-
-// dirProblem says what is wrong with a directory to share, or "".
-func dirProblem(path string) string {
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "does not exist"
-	case err != nil:
-		return err.Error()
-	case !fi.IsDir():
-		return "is not a directory"
-	}
-	return ""
-}
-
-// limitedBuffer keeps what the status port carries: one short line, so
-// anything past 4 KiB is not a record, and is not kept.
-type limitedBuffer struct {
-	mu   sync.Mutex
-	b    []byte
-	over bool
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.b)+len(p) > 4096 {
-		l.over = true
-	} else {
-		l.b = append(l.b, p...)
-	}
-	return len(p), nil
-}
-
-// Bytes is what was written, or nil when it was too much to be a record.
-func (l *limitedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.over {
-		return nil
-	}
-	return append([]byte(nil), l.b...)
-}
-
 // crlfWriter writes "\n" as "\r\n": chrootvm's own messages while the
 // terminal is raw, where a line feed does not return the carriage.
 type crlfWriter struct{ w io.Writer }
@@ -520,143 +337,4 @@ func (c crlfWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// kernel finds the kernel and its modules, or returns the exit status.
-func (a *app) kernel(o *options, rootfs string) (kernel, int) {
-	var k kernel
-	if o.kernel != "" {
-		if why := notFile(o.kernel); why != "" {
-			a.errorf("--kernel %s: %s", o.kernel, why)
-			return k, exitNoKernel
-		}
-		k.image = o.kernel
-		if o.modules == "" {
-			k.modules = modulesOf(o.kernel, rootfs)
-		}
-	} else {
-		var err error
-		if k, err = findKernel(rootfs); err != nil {
-			a.errorf("%v", err)
-			return k, exitNoKernel
-		}
-	}
-	if o.modules != "" {
-		if !isDir(o.modules) {
-			a.errorf("--modules %s: not a directory", o.modules)
-			return k, exitNoKernel
-		}
-		k.modules = o.modules
-	}
-	// Not a kernel image: said in one line, before anything else about
-	// the kernel.
-	arch, err := kernelArch(k.image)
-	if err != nil {
-		a.errorf("%v", err)
-		return k, exitNoKernel
-	}
-	if arch == "" {
-		a.errorf("%s is not a kernel image (no bzImage, arm64 Image, EFI or ELF header)", k.image)
-		return k, exitNoKernel
-	}
-	k.arch = arch
-	if k.modules == "" {
-		a.errorf("warning: no module tree for %s: the initrd holds no modules (pass --modules DIR unless virtiofs is built in)", k.image)
-	}
-	return k, 0
-}
-
-// chooseMachine picks the machine and the virtio transport of the
-// virtiofs devices, which the initrd must carry the module of. virtio-mmio
-// reaches the program sooner than virtio-pci: on x86_64 because microvm
-// boots faster than q35 (../shared/BOOT-NOTES.md), on aarch64's virt,
-// which has both buses, because virtio_mmio is one small module where
-// virtio_pci is three and the device needs no PCI setup (Debian's 6.1,
-// cortex-a57, TCG: the program started 10 ms of guest time sooner under
-// -icount, 837 against 848 ms, and /init took 171 against 187 ms in the
-// medians of ten boots without it). So mmio is the default where the kernel has
-// virtio_mmio, built in or as a module. A kernel without a module tree is
-// taken to have it only when it is asked for.
-func chooseMachine(arch, machine, transport, modules string) (string, string, error) {
-	// A machine with virtio-mmio only (microvm) asks for it too.
-	mmio := transport == "mmio" || slices.Equal(vm.MachineTransports(machine), []string{"mmio"})
-	if modules != "" {
-		builtin, loadable, err := initrd.ModuleAvailable(modules, "virtio_mmio")
-		if err != nil {
-			return "", "", fmt.Errorf("module tree %s: %w", modules, err)
-		}
-		mmio = builtin || loadable
-	}
-	if transport == "" {
-		switch ts := vm.MachineTransports(machine); {
-		case len(ts) == 1:
-			transport = ts[0]
-		case mmio:
-			transport = "mmio"
-		default:
-			transport = "pci"
-		}
-	}
-	if transport == "mmio" && !mmio {
-		return "", "", fmt.Errorf("the kernel of %s has no virtio_mmio, which microvm and --transport mmio need; use --transport pci", modules)
-	}
-	want := vm.MachineFor(arch, transport)
-	if machine == "" {
-		return want, transport, nil
-	}
-	if !slices.Contains(vm.MachineNames(arch), machine) || !slices.Contains(vm.MachineTransports(machine), transport) {
-		return "", "", cli.Usagef("--machine %s cannot have %s virtio-%s devices (it takes --machine %s)", machine, arch, transport, want)
-	}
-	return machine, transport, nil
-}
-
-// status reports how the VM ended and turns it into chrootvm's exit
-// status. The end comes from the status port alone: the guest's record,
-// or none when the guest did not boot to the program. The console is
-// only shown, to explain a failed boot.
-func (a *app) status(res *vm.Result, err error, statusPort []byte, o *options) int {
-	switch {
-	case errors.Is(err, vm.ErrNoQemu):
-		a.errorf("%v", err)
-		return exitNoQemu
-	case errors.Is(err, vm.ErrNoVirtiofsd):
-		a.errorf("%v", err)
-		return exitNoVirtiofsd
-	case err != nil:
-		a.errorf("%v", err)
-		return exitFailed
-	case res.TimedOut:
-		a.errorf("timed out after %v", o.timeout)
-		return exitTimeout
-	}
-	rec := parseRecord(statusPort)
-	switch rec.kind {
-	case "exit":
-		a.debugf("the program exited with status %d", rec.n)
-	case "signal":
-		a.debugf("the program was killed by signal %d (%v)", rec.n, syscall.Signal(rec.n))
-	case "exec":
-		a.errorf("%s", rec.text)
-	case "fatal":
-		a.errorf("the guest did not boot to the program: %s", rec.text)
-	default:
-		a.errorf("the guest did not boot to the program (it ended without a status record)")
-		if len(statusPort) > 0 {
-			a.errorf("the status port carried %q, which is no record", statusPort)
-		}
-		for _, l := range bootLines(res.Output) {
-			a.errorf("console: %s", l)
-		}
-		if !o.debug {
-			a.errorf("--debug shows the whole console")
-		}
-	}
-	return rec.exitStatus()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/vm"
 )
 
@@ -93,16 +94,13 @@ var binDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/b
 // defaultProgram runs when no PROGRAM is given, as chroot(1) runs a shell.
 const defaultProgram = "/bin/sh"
 
-// programError says that PROGRAM cannot run; chrootvm exits with its code.
-type programError struct {
-	code int // exitNotFound or exitNotExecutable
-	msg  string
-}
+// programError says that PROGRAM cannot run; its kind is errNotFound or
+// errNotExecutable.
+func programError(kind error, msg string) error { return failure(kind, errors.New(msg)) }
 
-func (e *programError) Error() string { return e.msg }
-
-// sharesDir is where /init mounts the shares in the guest: /run/mnt/TAG.
-const sharesDir = "/run/mnt/"
+// sharesDir is where /init mounts the shares in the guest, with the
+// slash that begins a tag: /run/mnt/TAG.
+const sharesDir = contract.SharesDir + "/"
 
 // findProgram returns the absolute path in the guest of the program to
 // run. A name without a slash is looked for in ROOTFS's binDirs; a name
@@ -127,7 +125,7 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 		tag, _, _ := strings.Cut(rest, "/")
 		i := slices.IndexFunc(shares, func(s vm.Share) bool { return s.Tag == tag })
 		if i < 0 {
-			return "", &programError{exitNotFound, "program " + candidates[0] + ": no share has the tag " + tag + " (give one with --mount or --mount-ro)"}
+			return "", programError(errNotFound, "program "+candidates[0]+": no share has the tag "+tag+" (give one with --mount or --mount-ro)")
 		}
 		where = "in share " + tag + " (" + shares[i].Path + ")"
 	}
@@ -150,10 +148,10 @@ func findProgram(root, program string, shares []vm.Share) (string, error) {
 		return p, nil
 	}
 	if notExec != "" {
-		return "", &programError{exitNotExecutable, "program " + notExec + " " + where + " is not executable"}
+		return "", programError(errNotExecutable, "program "+notExec+" "+where+" is not executable")
 	}
 	if len(candidates) == 1 {
-		return "", &programError{exitNotFound, "program " + candidates[0] + " not found " + where}
+		return "", programError(errNotFound, "program "+candidates[0]+" not found "+where)
 	}
-	return "", &programError{exitNotFound, "program " + program + " not found " + where + " (looked in " + strings.Join(binDirs, ", ") + ")"}
+	return "", programError(errNotFound, "program "+program+" not found "+where+" (looked in "+strings.Join(binDirs, ", ")+")")
 }

@@ -1,82 +1,122 @@
 package main
 
 import (
-	"bytes"
-	"strconv"
+	"errors"
 	"strings"
 	"syscall"
+
+	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
+	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/vm"
 )
 
-// The ports of a supervised run (the guest's side is /init's, see the
-// README's "How chrootvm talks to the guest"). Their names are the
-// contract with /init.
+// Exit statuses of chrootvm's own, besides the program's. They follow
+// chroot(1) and timeout(1) where those have one. exitStatus is the one
+// place that hands them out; --help's table lists them (TestHelpStatuses
+// holds the two together).
 const (
-	portStdin  = "virtinit.stdin"
-	portStdout = "virtinit.stdout"
-	portStderr = "virtinit.stderr"
-	portStatus = "virtinit.status"
-	portTTY    = "virtinit.tty"
+	exitUsage         = cli.ExitUsage // bad arguments
+	exitNoBoot        = 119           // the guest did not boot to the program
+	exitNoRootfs      = 120           // ROOTFS or a --mount directory is missing
+	exitNoKernel      = 121           // no kernel found, or --kernel/--modules missing
+	exitNoQemu        = 122
+	exitNoVirtiofsd   = 123
+	exitTimeout       = 124 // as timeout(1)
+	exitFailed        = 125 // any other failure, as chroot(1)
+	exitNotExecutable = 126 // as chroot(1)
+	exitNotFound      = 127 // as chroot(1)
+	exitKilled        = 137 // the escape key killed the VM, as SIGKILL would a program
 )
 
-// record is the one line /init writes on virtinit.status when the
-// program ended or could not start, or /init failed.
-type record struct {
-	kind  string // "exit", "signal", "exec" or "fatal"
-	n     int    // the status, the signal or the errno
-	text  string // exec's and fatal's message
-	valid bool   // a well-formed record was read
+// The kinds of failure of chrootvm's own that have a status of their own
+// (besides cli's usage errors, vm.ErrNoQemu, vm.ErrNoVirtiofsd and
+// initrd.ErrNoModule): an error is of a kind when it wraps it (failure).
+var (
+	errNoRootfs      = errors.New("ROOTFS or a directory to share is missing")
+	errNoKernel      = errors.New("no kernel")
+	errNotFound      = errors.New("program not found")
+	errNotExecutable = errors.New("program cannot be run")
+)
+
+// kindError is an error with its kind; its message is the error's.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// failure gives err the kind that decides chrootvm's exit status.
+func failure(kind, err error) error { return &kindError{kind, err} }
+
+// kindStatuses are the statuses of the kinds of failure, in the order
+// they are tried.
+var kindStatuses = []struct {
+	kind   error
+	status int
+}{
+	{errNoRootfs, exitNoRootfs},
+	{errNoKernel, exitNoKernel},
+	{initrd.ErrNoModule, exitNoKernel}, // the kernel's modules lack one, as --help says
+	{vm.ErrNoQemu, exitNoQemu},
+	{vm.ErrNoVirtiofsd, exitNoVirtiofsd},
+	{errNotFound, exitNotFound},
+	{errNotExecutable, exitNotExecutable},
 }
 
-// parseRecord reads the status port's bytes: exactly one line
-//
-//	exit N | signal N | exec ERRNO TEXT | fatal TEXT
-//
-// ended by a newline. Anything else is not a record: the guest ended
-// before it wrote one, or wrote something /init does not write.
-func parseRecord(b []byte) record {
-	line, ok := bytes.CutSuffix(b, []byte("\n"))
-	if !ok || bytes.IndexByte(line, '\n') >= 0 {
-		return record{}
-	}
-	kind, rest, _ := strings.Cut(string(line), " ")
-	switch kind {
-	case "exit", "signal":
-		n, err := strconv.Atoi(rest)
-		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != rest || kind == "signal" && n == 0 {
-			return record{}
-		}
-		return record{kind: kind, n: n, valid: true}
-	case "exec":
-		num, text, _ := strings.Cut(rest, " ")
-		n, err := strconv.Atoi(num)
-		if err != nil || n <= 0 || strconv.Itoa(n) != num {
-			return record{}
-		}
-		return record{kind: kind, n: n, text: text, valid: true}
-	case "fatal":
-		return record{kind: kind, text: rest, valid: true}
-	}
-	return record{}
+// outcome is how a run ended, everything exitStatus needs.
+type outcome struct {
+	// stop is why the run was stopped from outside: an interrupted
+	// signal, errEscape, or nil.
+	stop error
+	// err is chrootvm's own failure, of a kind of kindStatuses or not;
+	// nil once the VM ran to its end.
+	err      error
+	timedOut bool            // --timeout stopped the VM
+	record   contract.Record // the guest's status record, when recorded
+	recorded bool
 }
 
-// exitStatus is chrootvm's exit status for a record, as chroot(1) and a
-// shell report the same ends: the program's status, 128+N for a signal,
-// 127 when the program was not found and 126 when it could not be run,
-// and exitNoBoot when the guest never reached the program.
-func (r record) exitStatus() int {
+// exitStatus is chrootvm's exit status for an outcome, the only place
+// that decides one: a stop first (128+N for a signal N, as a shell
+// reports a program it killed; exitKilled for the escape key), then
+// chrootvm's own failure by its kind, the timeout, and last the guest's
+// record, as chroot(1) and a shell report the same ends: the program's
+// status, 128+N for a signal, 127 when the program was not found and 126
+// when it could not be run, and exitNoBoot when the guest never reached
+// the program.
+func exitStatus(o outcome) int {
+	var sig interrupted
 	switch {
-	case !r.valid:
+	case errors.As(o.stop, &sig):
+		return 128 + int(sig.sig)
+	case errors.Is(o.stop, errEscape):
+		return exitKilled
+	case cli.IsUsage(o.err):
+		return exitUsage
+	case o.err != nil:
+		for _, k := range kindStatuses {
+			if errors.Is(o.err, k.kind) {
+				return k.status
+			}
+		}
+		return exitFailed
+	case o.timedOut:
+		return exitTimeout
+	case !o.recorded:
 		return exitNoBoot
-	case r.kind == "exit":
-		return r.n
-	case r.kind == "signal":
-		return 128 + r.n
-	case r.kind == "exec" && syscall.Errno(r.n) == syscall.ENOENT:
+	}
+	r := o.record
+	switch {
+	case r.Kind == contract.RecordExit:
+		return r.N
+	case r.Kind == contract.RecordSignal:
+		return 128 + r.N
+	case r.Kind == contract.RecordExec && syscall.Errno(r.N) == syscall.ENOENT:
 		return exitNotFound
-	case r.kind == "exec":
+	case r.Kind == contract.RecordExec:
 		return exitNotExecutable
 	}
-	return exitNoBoot
+	return exitNoBoot // fatal: /init failed before the program ran
 }
 
 // bootLines picks the lines worth showing from the console's tail when

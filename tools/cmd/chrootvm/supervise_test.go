@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"virtinit/tools/internal/contract"
 )
 
-func TestParseRecord(t *testing.T) {
+func TestRecordStatus(t *testing.T) {
 	tests := []struct {
 		in     string
 		status int
@@ -46,9 +48,10 @@ func TestParseRecord(t *testing.T) {
 		{"reboot: Power down\n", exitNoBoot, "", ""},
 	}
 	for _, tt := range tests {
-		r := parseRecord([]byte(tt.in))
-		if r.exitStatus() != tt.status || r.kind != tt.kind || r.text != tt.text {
-			t.Errorf("parseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, r.exitStatus(), tt.kind, tt.text, tt.status)
+		r, ok := contract.ParseRecord([]byte(tt.in))
+		status := exitStatus(outcome{record: r, recorded: ok})
+		if status != tt.status || r.Kind != tt.kind || r.Text != tt.text {
+			t.Errorf("ParseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, status, tt.kind, tt.text, tt.status)
 		}
 	}
 }
@@ -238,18 +241,9 @@ func TestHangupIgnored(t *testing.T) {
 		if ignored {
 			trap = "trap '' HUP; "
 		}
-		cmd := exec.Command("/bin/sh", append([]string{"-c", trap + `exec "$0" "$@"`, os.Args[0]}, args...)...)
-		cmd.Env = env
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stderr := start(t, env, "/bin/sh", append([]string{"-c", trap + `exec "$0" "$@"`, os.Args[0]}, args...)...)
 		// Until the fake qemu runs: then chrootvm has set up its signals.
-		deadline := time.Now().Add(20 * time.Second)
-		for !hasChild(cmd.Process.Pid, "sleep") && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitChild(cmd.Process.Pid, "sleep")
 		cmd.Process.Signal(syscall.SIGHUP)
 		err := cmd.Wait()
 		code := cmd.ProcessState.ExitCode()
@@ -260,6 +254,27 @@ func TestHangupIgnored(t *testing.T) {
 		if !ignored && (!hung || code != 128+int(syscall.SIGHUP)) {
 			t.Errorf("SIGHUP not ignored: status %d, stderr %q; want %d, interrupted", code, stderr.String(), 128+int(syscall.SIGHUP))
 		}
+	}
+}
+
+// start starts the program with env, its stderr kept.
+func start(t *testing.T, env []string, name string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stderr
+}
+
+// waitChild waits until a descendant of pid runs the program name, 20 s
+// at most.
+func waitChild(pid int, name string) {
+	for deadline := time.Now().Add(20 * time.Second); !hasChild(pid, name) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -307,15 +322,8 @@ func TestKilledRunCleaned(t *testing.T) {
 		t.Skip("runs chrootvm")
 	}
 	args, env, tmp := fakeParts(t, "30")
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = env
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !hasChild(cmd.Process.Pid, "sleep") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, _ := start(t, env, os.Args[0], args...)
+	waitChild(cmd.Process.Pid, "sleep")
 	cmd.Process.Kill()
 	cmd.Wait()
 	left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*"))

@@ -97,6 +97,16 @@ type escapeReader struct {
 	done    bool
 }
 
+// Fd is the descriptor of the terminal it reads, or ^0 for another
+// reader: vm reads a port's input only once poll(2) says it has some,
+// so that no read of the terminal starts after the run (vm's copyIn).
+func (e *escapeReader) Fd() uintptr {
+	if f, ok := e.r.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
+}
+
 func (e *escapeReader) Read(p []byte) (int, error) {
 	if e.done {
 		return 0, io.EOF

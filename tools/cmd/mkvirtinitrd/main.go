@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ left as it was. An OUTPUT that is not a regular file (a device such as
 /dev/stdout, a named pipe) is refused, never replaced.
 
 Options:
-  --module NAME           also include module NAME and its dependencies
+  -m, --module NAME       also include module NAME and its dependencies
                           (repeatable)
   --overlay               also include the overlay filesystem's module (the
                           same as --module overlay), for /init's rd.overlay:
@@ -65,85 +66,58 @@ type config struct {
 	help    bool
 }
 
+// flags are mkvirtinitrd's options (cli.Parse reads them).
+var flags = map[string]cli.Option[*config]{
+	"--module":           {Values: 1, Set: addModule},
+	"-m":                 {Values: 1, Set: addModule},
+	"--overlay":          {Set: func(c *config, _ []string) error { return addModule(c, []string{initrd.OverlayModule}) }},
+	"--transport":        {Values: 1, Set: setTransport},
+	"--compress":         {Values: 1, Set: setCompress},
+	"--strip-signatures": {Set: func(c *config, _ []string) error { c.opts.StripSignatures = true; return nil }},
+	"-v":                 {Set: setVerbose},
+	"--verbose":          {Set: setVerbose},
+	"-h":                 {Set: setHelp},
+	"--help":             {Set: setHelp},
+}
+
+func addModule(c *config, v []string) error {
+	if v[0] == "" {
+		return cli.Usagef("--module needs a module name")
+	}
+	c.opts.Modules = append(c.opts.Modules, v[0])
+	return nil
+}
+
+func setTransport(c *config, v []string) error {
+	if _, ok := initrd.Transports[v[0]]; !ok {
+		return cli.Usagef("--transport %q: want %s", v[0], strings.Join(initrd.TransportNames(), ", "))
+	}
+	c.opts.Transport = v[0]
+	return nil
+}
+
+func setCompress(c *config, v []string) error {
+	if !slices.Contains(initrd.Compressions, v[0]) {
+		return cli.Usagef("--compress %q: want %s", v[0], strings.Join(initrd.Compressions, ", "))
+	}
+	c.opts.Compress = v[0]
+	return nil
+}
+
+func setVerbose(c *config, _ []string) error { c.verbose = true; return nil }
+func setHelp(c *config, _ []string) error    { c.help = true; return nil }
+
 // parseArgs reads the command line (without the program name). Options and
 // operands may be mixed; "--" ends the options. Options take their value
 // as the next argument or after "=".
 func parseArgs(args []string) (*config, error) {
 	c := &config{}
-	var operands []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			operands = append(operands, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			operands = append(operands, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(a, "=")
-		takeValue := func() (string, error) {
-			if hasValue {
-				return value, nil
-			}
-			if i+1 >= len(args) {
-				return "", cli.Usagef("%s needs a value", name)
-			}
-			i++
-			return args[i], nil
-		}
-		noValue := func() error {
-			if hasValue {
-				return cli.Usagef("%s takes no value", name)
-			}
-			return nil
-		}
-		var err error
-		switch name {
-		case "--module", "-m":
-			var v string
-			if v, err = takeValue(); err == nil {
-				if v == "" {
-					err = cli.Usagef("%s needs a module name", name)
-				}
-				c.opts.Modules = append(c.opts.Modules, v)
-			}
-		case "--overlay":
-			err = noValue()
-			c.opts.Modules = append(c.opts.Modules, initrd.OverlayModule)
-		case "--transport":
-			var v string
-			if v, err = takeValue(); err == nil {
-				if _, ok := initrd.Transports[v]; !ok {
-					err = cli.Usagef("--transport %q: want pci, mmio or both", v)
-				}
-				c.opts.Transport = v
-			}
-		case "--compress":
-			var v string
-			if v, err = takeValue(); err == nil {
-				switch v {
-				case "none", "gzip", "zstd":
-				default:
-					err = cli.Usagef("--compress %q: want none, gzip or zstd", v)
-				}
-				c.opts.Compress = v
-			}
-		case "--strip-signatures":
-			err = noValue()
-			c.opts.StripSignatures = true
-		case "-v", "--verbose":
-			err = noValue()
-			c.verbose = true
-		case "-h", "--help":
-			c.help = true
-			return c, nil
-		default:
-			err = cli.Usagef("unknown option %s", name)
-		}
-		if err != nil {
-			return nil, err
-		}
+	operands, err := cli.Parse(args, flags, c, true)
+	if err != nil {
+		return nil, err
+	}
+	if c.help {
+		return &config{help: true}, nil
 	}
 	if len(operands) != 3 {
 		return nil, cli.Usagef("want INIT MODULES_DIR OUTPUT, got %d operand(s)", len(operands))

@@ -36,7 +36,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--compress", "none", "-", "mods", "out"},
 			&config{opts: initrd.Options{Init: "-", ModulesDir: "mods", Compress: "none"}, output: "out"}},
 		{[]string{"--help"}, &config{help: true}},
-		{[]string{"init", "-h", "--bogus"}, &config{help: true}},
+		{[]string{"init", "-h"}, &config{help: true}},
+		{[]string{"-h", "--bogus"}, nil},
 		{[]string{}, nil},
 		{[]string{"init", "mods"}, nil},
 		{[]string{"init", "mods", "out", "extra"}, nil},
@@ -215,6 +216,30 @@ func TestRun(t *testing.T) {
 		}
 		if same := bytes.Equal(first, data); same != (epoch == "1700000000") {
 			t.Errorf("SOURCE_DATE_EPOCH=%s: output equal to the first = %v", epoch, same)
+		}
+	}
+}
+
+// TestUsageTables: --help names every option, transport and compression
+// that parseArgs takes, from their tables.
+func TestUsageTables(t *testing.T) {
+	for name := range flags {
+		if !strings.Contains(usage, name+" ") && !strings.Contains(usage, name+",") {
+			t.Errorf("--help does not document %s", name)
+		}
+	}
+	for _, v := range append(initrd.TransportNames(), initrd.Compressions...) {
+		if !strings.Contains(usage, v) {
+			t.Errorf("--help does not name %s", v)
+		}
+	}
+	names := initrd.TransportNames()
+	if len(names) != len(initrd.Transports) {
+		t.Errorf("TransportNames %q, want the %d keys of Transports", names, len(initrd.Transports))
+	}
+	for _, n := range names {
+		if _, ok := initrd.Transports[n]; !ok {
+			t.Errorf("TransportNames has %s, which Transports lacks", n)
 		}
 	}
 }

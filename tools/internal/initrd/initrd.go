@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -38,6 +39,7 @@ type File struct {
 type Options struct {
 	Init            string   // path of the /init binary on the host
 	ModulesDir      string   // one kernel's module tree (.../lib/modules/KVER); "" = no modules
+	Tree            *Tree    // that tree as ReadTree read it, instead of ModulesDir
 	Modules         []string // extra modules to include (besides virtiofs + transport)
 	Transport       string   // "pci" (default when ""), "mmio", "both"
 	Compress        string   // "none" (default when ""), "gzip", "zstd"
@@ -59,32 +61,12 @@ type Report struct {
 	Stripped []string // NNN-name.ko whose appended signature was removed
 }
 
-// ModulesPath is where the modules are in the archive.
-const ModulesPath = "usr/lib/modules"
-
-// ArgvPath is where Options.Argv is in the archive.
-const ArgvPath = "init.argv"
-
-// ArgvFile encodes a program and its arguments as /init.argv holds them:
-// each string followed by a NUL. The program must not be empty, and no
-// string may hold a NUL, which execve could not pass either.
-func ArgvFile(argv []string) ([]byte, error) {
-	if len(argv) == 0 || argv[0] == "" {
-		return nil, errors.New("init.argv: no program")
-	}
-	var b bytes.Buffer
-	for i, a := range argv {
-		if strings.IndexByte(a, 0) >= 0 {
-			if i == 0 {
-				return nil, fmt.Errorf("init.argv: the program %q contains a NUL byte", a)
-			}
-			return nil, fmt.Errorf("init.argv: argument %d %q contains a NUL byte", i, a)
-		}
-		b.WriteString(a)
-		b.WriteByte(0)
-	}
-	return b.Bytes(), nil
-}
+// ModulesPath and ArgvPath are contract.ModulesDir and contract.ArgvPath
+// in the archive, whose names have no leading slash.
+var (
+	ModulesPath = strings.TrimPrefix(contract.ModulesDir, "/")
+	ArgvPath    = strings.TrimPrefix(contract.ArgvPath, "/")
+)
 
 // OverlayModule is the overlay filesystem's module (fs/overlayfs,
 // CONFIG_OVERLAY_FS), which /init's rd.overlay needs.
@@ -96,6 +78,10 @@ var Transports = map[string][]string{
 	"mmio": {"virtio_mmio"},
 	"both": {"virtio_pci", "virtio_mmio"},
 }
+
+// TransportNames are the keys of Transports, in the order --help gives
+// them.
+func TransportNames() []string { return []string{"pci", "mmio", "both"} }
 
 // Compressions are the accepted values of Options.Compress.
 var Compressions = []string{"none", "gzip", "zstd"}
@@ -232,7 +218,7 @@ func collect(o Options) ([]entry, *Report, error) {
 	}
 
 	rep := &Report{}
-	if o.ModulesDir == "" {
+	if o.ModulesDir == "" && o.Tree == nil {
 		if len(o.Modules) > 0 {
 			return nil, nil, missingModule(fmt.Sprintf("modules %s requested but no modules directory given", strings.Join(o.Modules, ", ")))
 		}
@@ -243,11 +229,11 @@ func collect(o Options) ([]entry, *Report, error) {
 		}
 		tmods, ok := Transports[transport]
 		if !ok {
-			return nil, nil, fmt.Errorf("unknown transport %q (want pci, mmio or both)", o.Transport)
+			return nil, nil, fmt.Errorf("unknown transport %q (want %s)", o.Transport, strings.Join(TransportNames(), ", "))
 		}
 		want := append([]string{"virtiofs"}, tmods...)
 		want = append(want, o.Modules...)
-		tree, err := openTree(o.ModulesDir)
+		tree, err := o.tree()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -262,10 +248,6 @@ func collect(o Options) ([]entry, *Report, error) {
 				entry{name: "usr/lib", mode: modeDir | 0o755},
 				entry{name: ModulesPath, mode: modeDir | 0o755})
 		}
-		width := len(fmt.Sprint(len(order)))
-		if width < 3 {
-			width = 3
-		}
 		for i, m := range order {
 			data, err := tree.read(m)
 			if err != nil {
@@ -274,7 +256,7 @@ func collect(o Options) ([]entry, *Report, error) {
 			if err := sameMachine(init, o.Init, data, m, tree.files[m]); err != nil {
 				return nil, nil, err
 			}
-			file := fmt.Sprintf("%0*d-%s.ko", width, i+1, m)
+			file := contract.ModuleFile(i+1, len(order), m)
 			if o.StripSignatures {
 				var stripped bool
 				data, stripped, err = stripSignature(data)
@@ -291,7 +273,7 @@ func collect(o Options) ([]entry, *Report, error) {
 	}
 
 	if o.Argv != nil {
-		data, err := ArgvFile(o.Argv)
+		data, err := contract.ArgvFile(o.Argv)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -303,6 +285,14 @@ func collect(o Options) ([]entry, *Report, error) {
 		return nil, nil, err
 	}
 	return entries, rep, nil
+}
+
+// tree is the module tree of o: Tree, or ModulesDir read now.
+func (o Options) tree() (*tree, error) {
+	if o.Tree != nil {
+		return o.Tree.t, nil
+	}
+	return openTree(o.ModulesDir)
 }
 
 // sameMachine refuses a module built for another architecture than the
@@ -380,5 +370,5 @@ func checkCompress(c string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown compression %q (want none, gzip or zstd)", c)
+	return fmt.Errorf("unknown compression %q (want %s)", c, strings.Join(Compressions, ", "))
 }

@@ -12,10 +12,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"virtinit/tools/internal/contract"
 )
 
-// moduleSuffixes are the file names a module tree may hold a module under.
-var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
+// moduleSuffixes are the file names a module tree may hold a module
+// under: those /init loads (a tree's module is decompressed into the
+// initrd all the same).
+var moduleSuffixes = contract.ModuleSuffixes
 
 // tree is one kernel's module tree: where each module's file is, which
 // modules are built in, and the dependencies modules.dep lists.
@@ -347,16 +351,40 @@ func modinfoDepends(data []byte) ([]string, error) {
 	return deps, nil
 }
 
+// Tree is one kernel's module tree, read once: a caller that asks
+// about its modules and then builds an initrd from it (Options.Tree)
+// walks it once.
+type Tree struct{ t *tree }
+
+// ReadTree reads the module tree at dir (.../lib/modules/KVER).
+func ReadTree(dir string) (*Tree, error) {
+	t, err := openTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{t}, nil
+}
+
+// Dir is the tree's directory.
+func (t *Tree) Dir() string { return t.t.dir }
+
+// Available tells whether the tree's kernel has a module built in, or
+// has it as a file in the tree.
+func (t *Tree) Available(name string) (builtin, loadable bool) {
+	name = strings.ReplaceAll(name, "-", "_")
+	_, loadable = t.t.files[name]
+	return t.t.builtin[name], loadable && !t.t.builtin[name]
+}
+
 // ModuleAvailable tells whether the kernel of a module tree has a module
 // built in, or has it as a file in the tree.
 func ModuleAvailable(modulesDir, name string) (builtin, loadable bool, err error) {
-	t, err := openTree(modulesDir)
+	t, err := ReadTree(modulesDir)
 	if err != nil {
 		return false, false, err
 	}
-	name = strings.ReplaceAll(name, "-", "_")
-	_, loadable = t.files[name]
-	return t.builtin[name], loadable && !t.builtin[name], nil
+	builtin, loadable = t.Available(name)
+	return builtin, loadable, nil
 }
 
 // KernelRelease returns the kernel release a module tree belongs to: the

@@ -1,6 +1,8 @@
 package initrd
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,7 +10,8 @@ import (
 	"testing"
 )
 
-// virtioGraph is the shape of Debian's 6.1 virtio modules (BOOT-NOTES).
+// virtioGraph is the shape of Debian's 6.1 virtio modules (docs/facts.md,
+// "Debian's kernels").
 var virtioGraph = map[string][]string{
 	"kernel/fs/fuse/fuse.ko":                            nil,
 	"kernel/fs/fuse/virtiofs.ko":                        {"fuse", "virtio", "virtio_ring"},
@@ -321,5 +324,31 @@ func TestNearNames(t *testing.T) {
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("nearNames(%q) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestBuildFromReadTree: a tree read once (ReadTree) serves Available
+// and Build without being walked again: a module added to the directory
+// afterwards is not in it.
+func TestBuildFromReadTree(t *testing.T) {
+	dir := writeTree(t, fakeTree{modules: withSuffix(virtioGraph, ".ko")})
+	tr, err := ReadTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, loadable := tr.Available("virtio_mmio"); !loadable || tr.Dir() != dir {
+		t.Fatalf("ReadTree(%s): virtio_mmio loadable %v, Dir %s", dir, loadable, tr.Dir())
+	}
+	if err := os.WriteFile(filepath.Join(dir, "late.ko"), fakeModule("late"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	o := Options{Init: writeInit(t, "#!init"), Tree: tr, Modules: []string{"late"}}
+	if _, err := Build(&b, o); !errors.Is(err, ErrNoModule) {
+		t.Errorf("Build with the tree read before late.ko came = %v, want ErrNoModule", err)
+	}
+	o.Modules = nil
+	if rep, err := Build(&b, o); err != nil || len(rep.Modules) == 0 {
+		t.Errorf("Build with a read tree = %+v, %v; want its modules", rep, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 	"virtinit/tools/internal/testenv"
 )
@@ -122,7 +123,7 @@ func writeNewc(w *bytes.Buffer, entries []newcEntry) {
 
 // bootConfig is a Config for the test guest running steps.
 func bootConfig(p bootParts, machine string, steps ...string) Config {
-	line, err := Cmdline{Console: cpuarch.Default().Console, Extra: []string{"panic=-1", "quiet"}, Args: steps}.String()
+	line, err := contract.Cmdline{Console: cpuarch.Default().Console, Extra: []string{"panic=-1", "quiet"}, Args: steps}.String()
 	if err != nil {
 		panic(err) // a defect of the test's steps
 	}
@@ -204,6 +205,7 @@ func TestBootSharesAndExitCode(t *testing.T) {
 	c := bootConfig(p, "q35", "cat=ro/hello", "write=rw/out", "exit=7")
 	c.Shares = []Share{{Tag: "ro", Path: ro, ReadOnly: true}, {Tag: "rw", Path: rw}}
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -224,6 +226,7 @@ func TestBootMicrovmPowerOff(t *testing.T) {
 	isolate(t)
 	c := bootConfig(p, "microvm", "poweroff")
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -243,6 +246,7 @@ func TestBootTimeout(t *testing.T) {
 	c.Shares = []Share{{Tag: "t", Path: t.TempDir()}}
 	c.Timeout = 3 * time.Second
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -281,6 +285,7 @@ func TestBootCancel(t *testing.T) {
 	var log bytes.Buffer
 	c.Log = &log
 	c.Console = &cancelOn{marker: []byte("GUEST hanging"), cancel: cancel}
+	findPrograms(t, &c)
 	res, err := Run(ctx, c)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled\n%s", err, log.String())
@@ -293,7 +298,7 @@ func TestBootCancel(t *testing.T) {
 var _ io.Writer = (*cancelOn)(nil)
 
 // TestBootPorts boots the test guest with virtio-serial ports, under
-// ExitOnly: 1 MiB of random bytes goes in on one port and must come back
+// QemuExit: 1 MiB of random bytes goes in on one port and must come back
 // on another byte for byte, which also shows that the guest read the end
 // of file once the input was copied. The exit status is not read from
 // the console in this mode.
@@ -304,20 +309,30 @@ func TestBootPorts(t *testing.T) {
 	rand.Read(input)
 	var out syncBuffer
 	c := bootConfig(p, "q35", "copy=test.in,test.out", "exit=0")
-	c.ExitOnly = true
+	c.Ending = QemuExit{}
 	c.Ports = []Port{{Name: "test.in", In: bytes.NewReader(input)}, {Name: "test.out", Out: &out}}
 	logs(t, &c)
+	findPrograms(t, &c)
 	res, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if res.End != EndUnknown || res.ExitCode != -1 {
-		t.Errorf("Run under ExitOnly: end %q, exit code %d; want none, -1", res.End, res.ExitCode)
+		t.Errorf("Run under QemuExit: end %q, exit code %d; want none, -1", res.End, res.ExitCode)
 	}
 	if got := out.Bytes(); !bytes.Equal(got, input) {
 		t.Errorf("port test.out gave %d bytes, not the %d random bytes sent", len(got), len(input))
 	}
 	if !bytes.Contains(res.Output, []byte("GUEST copied 1048576 bytes")) {
 		t.Errorf("the guest did not report the copy")
+	}
+}
+
+// findPrograms finds qemu and the virtiofsd for c, as a caller of Run
+// does, or ends t.
+func findPrograms(t *testing.T, c *Config) {
+	t.Helper()
+	if err := c.FindPrograms(""); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,8 @@ package vm
 import (
 	"bytes"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -99,7 +101,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestConsole(t *testing.T) {
 	var fwd bytes.Buffer
-	c := newConsole(&fwd, true, 0)
+	c := newConsole(&fwd, KernelWords{}, 0)
 	ended := func() bool {
 		select {
 		case <-c.ended:
@@ -132,7 +134,7 @@ func TestConsole(t *testing.T) {
 
 func TestConsoleBrokenWriter(t *testing.T) {
 	w := &failingWriter{}
-	c := newConsole(w, true, 0)
+	c := newConsole(w, KernelWords{}, 0)
 	if n, err := c.Write([]byte("reboot: Power down\n")); n != 19 || err != nil {
 		t.Errorf("Write to a console whose writer fails = %d, %v; want 19, nil", n, err)
 	}
@@ -141,5 +143,49 @@ func TestConsoleBrokenWriter(t *testing.T) {
 	}
 	if res := c.result(); res.End != EndPowerOff {
 		t.Errorf("result: end %q, want %q", res.End, EndPowerOff)
+	}
+}
+
+// markerEnding is an Ending of a test's own: a line "DONE N" ends the
+// guest with status N.
+type markerEnding struct{}
+
+func (markerEnding) Line(line string) End {
+	if strings.HasPrefix(line, "DONE ") {
+		return EndExit
+	}
+	return EndUnknown
+}
+
+func (markerEnding) Result(out []byte) (End, int, string) {
+	for _, l := range strings.Split(string(out), "\n") {
+		if n, ok := strings.CutPrefix(l, "DONE "); ok {
+			code, _ := strconv.Atoi(n)
+			return EndExit, code, ""
+		}
+	}
+	return EndUnknown, -1, ""
+}
+
+// TestConsoleEnding: the console reads its lines with the Ending it is
+// given, and keeps only the tail when limited, lines split across writes
+// included.
+func TestConsoleEnding(t *testing.T) {
+	c := newConsole(nil, markerEnding{}, 16)
+	c.Write([]byte("reboot: Power down\n" + strings.Repeat("x", 40) + "\nDO"))
+	select {
+	case <-c.ended:
+		t.Fatal("the console ended on a kernel's words, not its Ending's")
+	default:
+	}
+	c.Write([]byte("NE 7\n"))
+	select {
+	case <-c.ended:
+	default:
+		t.Fatal("the console did not end on its Ending's line")
+	}
+	res := c.result()
+	if res.End != EndExit || res.ExitCode != 7 || string(res.Output) != "xxxxxxxx\nDONE 7\n" {
+		t.Errorf("result = %q, %d, %q; want exit, 7 and the last 16 bytes", res.End, res.ExitCode, res.Output)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Port is one virtio-serial port of the guest, a channel of its own
@@ -106,6 +108,11 @@ type portServer struct {
 	ln   *net.UnixListener
 	done chan struct{} // closed when Out has everything or the connection failed
 	err  error         // set before done is closed
+	// stop is the read end of a pipe whose write end stopIn closes: the
+	// copy of In waits on it beside In's descriptor (see copyIn).
+	stop, stopW *os.File
+	inDone      chan struct{} // closed when the copy of In has ended
+	served      bool          // serve was started: it closes inDone
 }
 
 // listenPorts binds one socket per port in dir, before qemu starts. On an
@@ -124,18 +131,41 @@ func listenPorts(ports []Port, dir string) ([]*portServer, []string, error) {
 			closePorts(servers)
 			return nil, nil, fmt.Errorf("socket of port %s: %w", p.Name, err)
 		}
-		servers = append(servers, &portServer{port: p, ln: ln, done: make(chan struct{})})
+		srv := &portServer{port: p, ln: ln, done: make(chan struct{}), inDone: make(chan struct{})}
+		if srv.stop, srv.stopW, err = os.Pipe(); err != nil {
+			ln.Close()
+			closePorts(servers)
+			return nil, nil, err
+		}
+		servers = append(servers, srv)
 		sockets = append(sockets, sock)
 	}
 	return servers, sockets, nil
 }
 
 // closePorts closes the listening sockets: an accept still waiting (qemu
-// never connected) returns.
+// never connected) returns. It stops the copies of In, waits for them,
+// at most portDrain, and closes their pipes.
 func closePorts(servers []*portServer) {
+	t := time.NewTimer(portDrain)
+	defer t.Stop()
 	for _, s := range servers {
 		s.ln.Close()
+		s.stopW.Close()
+		if s.served {
+			select {
+			case <-s.inDone:
+			case <-t.C: // an In without a descriptor blocked in Read
+			}
+		}
+		s.stop.Close()
 	}
+}
+
+// start serves the port in a goroutine of its own.
+func (s *portServer) start() {
+	s.served = true
+	go s.serve()
 }
 
 // serve accepts qemu's connection and runs the port to its end: In to the
@@ -144,6 +174,9 @@ func (s *portServer) serve() {
 	defer close(s.done)
 	conn, err := s.ln.AcceptUnix()
 	s.ln.Close() // one connection: qemu's
+	if err != nil || s.port.In == nil {
+		close(s.inDone)
+	}
 	if err != nil {
 		s.err = fmt.Errorf("port %s: qemu did not connect: %w", s.port.Name, err)
 		return
@@ -152,10 +185,10 @@ func (s *portServer) serve() {
 	switch {
 	case s.port.In != nil:
 		go func() {
+			defer close(s.inDone)
 			// A read error of In ends the input as its end does: the
 			// guest must not wait for bytes that will never come.
-			io.Copy(conn, s.port.In)
-			if !s.port.Console {
+			if copyIn(conn, s.port.In, s.stop) && !s.port.Console {
 				conn.CloseWrite()
 			}
 		}()
@@ -185,6 +218,59 @@ func (s *portServer) serve() {
 		}
 	}
 }
+
+// fdReader is an In with a descriptor: an *os.File, or a filter that
+// reads one and tells which (chrootvm's escape key reader), ^0 for none.
+type fdReader interface{ Fd() uintptr }
+
+// copyIn copies in to conn until in ends (true) or the copy is stopped
+// (false): the connection failed, or stop became readable, as it does
+// when its pipe's write end is closed. An in with a descriptor, the
+// caller's stdin, is read only once poll(2) says it has data or its end,
+// waiting on stop too: no read of it starts after Run returns, which
+// could take bytes from the caller's next reader (a read(2) once blocked
+// cannot be taken back). Other readers are read as they are.
+func copyIn(conn io.Writer, in io.Reader, stop *os.File) bool {
+	f, hasFD := in.(fdReader)
+	hasFD = hasFD && f.Fd() != ^uintptr(0) // a filter of no file
+	buf := make([]byte, 32<<10)
+	for {
+		if hasFD && !readable(f.Fd(), stop.Fd()) {
+			return false
+		}
+		n, err := in.Read(buf)
+		if n > 0 {
+			if _, werr := conn.Write(buf[:n]); werr != nil {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
+}
+
+// pollFd is struct pollfd (poll(2)).
+type pollFd struct {
+	fd             int32
+	events, revent int16
+}
+
+// readable waits until fd has data or its end (POLLIN, POLLHUP, POLLERR)
+// or stop is readable, and tells whether fd is and stop is not.
+func readable(fd, stop uintptr) bool {
+	fds := [2]pollFd{{fd: int32(fd), events: pollIn}, {fd: int32(stop), events: pollIn}}
+	for {
+		_, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 2, 0, 0, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		return errno == 0 && fds[1].revent == 0 && fds[0].revent != 0
+	}
+}
+
+// pollIn is POLLIN (asm-generic/poll.h).
+const pollIn = 0x1
 
 // drainPorts waits, after qemu exited, until every port's output is
 // with its writer, at most portDrain in all, and returns the first error.

@@ -100,7 +100,7 @@ func TestPortServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range servers {
-		go s.serve()
+		s.start()
 	}
 	conns := make([]*net.UnixConn, len(sockets))
 	for i, sock := range sockets {
@@ -137,6 +137,21 @@ func TestPortServer(t *testing.T) {
 	}
 }
 
+// serveOne serves one port, and connects to it as qemu would.
+func serveOne(t *testing.T, p Port) ([]*portServer, *net.UnixConn) {
+	t.Helper()
+	servers, sockets, err := listenPorts([]Port{p}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers[0].start()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servers, c
+}
+
 // TestPortServerUnreadInput: qemu exits without reading all of a port's
 // input (the program did not read its stdin to the end). Its close then
 // resets the connection; that is the port's end, not an error, and the
@@ -144,15 +159,7 @@ func TestPortServer(t *testing.T) {
 func TestPortServerUnreadInput(t *testing.T) {
 	var out syncBuffer
 	input := bytes.Repeat([]byte("y\n"), 1<<20)
-	servers, sockets, err := listenPorts([]Port{{Name: "in", In: bytes.NewReader(input), Out: &out}}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	go servers[0].serve()
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servers, c := serveOne(t, Port{Name: "in", In: bytes.NewReader(input), Out: &out})
 	if _, err := io.ReadFull(c, make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}
@@ -170,15 +177,7 @@ func TestPortServerUnreadInput(t *testing.T) {
 // go on: the host never shuts the connection down.
 func TestPortServerConsole(t *testing.T) {
 	var out syncBuffer
-	servers, sockets, err := listenPorts([]Port{{Name: "tty", Console: true, In: strings.NewReader("ls\r"), Out: &out}}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	go servers[0].serve()
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sockets[0], Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	servers, c := serveOne(t, Port{Name: "tty", Console: true, In: strings.NewReader("ls\r"), Out: &out})
 	got := make([]byte, 3)
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ls\r" {
 		t.Fatalf("console port input %q, %v", got, err)
@@ -205,7 +204,7 @@ func TestPortServerNoConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go servers[0].serve()
+	servers[0].start()
 	err = drainPorts(servers)
 	if err == nil || !strings.Contains(err.Error(), "virtinit.status") {
 		t.Errorf("drainPorts without a connection = %v, want an error naming the port", err)
@@ -257,10 +256,10 @@ func fakeQemu() {
 	os.Exit(0)
 }
 
-// TestRunExitOnly runs a fake qemu that prints the kernel's words of an
-// end and keeps running: with ExitOnly, Run neither stops it nor takes a
+// TestRunQemuExit runs a fake qemu that prints the kernel's words of an
+// end and keeps running: with QemuExit, Run neither stops it nor takes a
 // status from them, and the ports carry the input through to the output.
-func TestRunExitOnly(t *testing.T) {
+func TestRunQemuExit(t *testing.T) {
 	bin := t.TempDir()
 	self, err := os.Executable()
 	if err != nil {
@@ -269,7 +268,6 @@ func TestRunExitOnly(t *testing.T) {
 	if err := os.Symlink(self, filepath.Join(bin, "qemu-system-x86_64")); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv(fakeQemuEnv, "1")
 	oldGrace := endGrace
 	endGrace = time.Millisecond
@@ -282,7 +280,8 @@ func TestRunExitOnly(t *testing.T) {
 	var out syncBuffer
 	res, err := Run(context.Background(), Config{
 		Kernel:       kernel,
-		ExitOnly:     true,
+		Qemu:         filepath.Join(bin, "qemu-system-x86_64"),
+		Ending:       QemuExit{},
 		ConsoleLimit: 16,
 		TempDir:      tmp,
 		Icount:       true, // no TSC measurement: nothing to boot
@@ -305,5 +304,33 @@ func TestRunExitOnly(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("Run left %s in its TempDir", left[0].Name())
+	}
+}
+
+// TestPortServerStopsReadingInput: when the run ends, the copy of a
+// port's In (the caller's stdin) stops without reading it again, so the
+// bytes that arrive later are the caller's next reader's. Without the
+// stop, a goroutine left in In's Read takes them.
+func TestPortServerStopsReadingInput(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	servers, c := serveOne(t, Port{Name: "in", In: r})
+	w.Write([]byte("during"))
+	if got, err := io.ReadFull(c, make([]byte, 6)); err != nil || got != 6 {
+		t.Fatalf("the guest read %d bytes, %v; want 6", got, err)
+	}
+	c.Close() // qemu exits
+	if err := drainPorts(servers); err != nil {
+		t.Errorf("drainPorts = %v", err)
+	}
+	w.Write([]byte("after"))
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, 5)
+	if n, err := io.ReadFull(r, got); err != nil || string(got) != "after" {
+		t.Errorf("after the run, the caller read %q, %v (%d bytes); want %q: the port's copy took them", got[:n], err, n, "after")
 	}
 }

@@ -27,7 +27,7 @@ type machine struct {
 //
 // q35 and pc: -nodefaults leaves no network card, hence no option ROM but
 // the kernel loader's. On pc every virtio-pci device costs about 80 ms of
-// guest boot time, on q35 about 2 ms (../shared/BOOT-NOTES.md).
+// guest boot time, on q35 about 2 ms (docs/facts.md, "Machines").
 //
 // virt (aarch64): a PCIe host bridge and 32 virtio-mmio transports, both
 // described to the kernel in the device tree qemu generates; -kernel
@@ -167,7 +167,7 @@ func qemuArgs(c Config, p plan) []string {
 	if c.Initrd != "" {
 		a = append(a, "-initrd", c.Initrd)
 	}
-	a = append(a, "-append", strings.Join(append(p.params[:len(p.params):len(p.params)], c.Append), " "))
+	a = append(a, "-append", joinLine(p.params, c.Append))
 	a = append(a, "-serial", "stdio")
 	if c.NoReboot {
 		a = append(a, "-no-reboot")

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,5 +235,55 @@ func TestMachineFor(t *testing.T) {
 		if got := MachineFor(tt.arch, tt.transport); got != tt.want {
 			t.Errorf("MachineFor(%s, %s) = %q, want %q", tt.arch, tt.transport, got, tt.want)
 		}
+	}
+}
+
+// TestRunChecksFinalLine: a command line that fits the kernel's limit
+// as the caller composed it (contract.Cmdline checks that) but not with
+// the words Run puts in front of it is refused before anything starts,
+// not cut short by the kernel.
+func TestRunChecksFinalLine(t *testing.T) {
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("not booted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 2040) // 2040 < 2047: the caller's check passes
+	_, err := Run(context.Background(), Config{
+		Machine: "microvm", // reboot=t, and under Icount no_timer_check and tsc_early_khz=
+		Kernel:  kernel,
+		Qemu:    filepath.Join(t.TempDir(), "qemu-never-started"),
+		Icount:  true,
+		Append:  line,
+		TempDir: t.TempDir(),
+	})
+	if err == nil || !strings.Contains(err.Error(), "longer than the kernel takes") {
+		t.Errorf("Run with a %d-byte line on microvm = %v, want the final line refused", len(line), err)
+	}
+}
+
+// TestNormalizeTerminalStdin: a terminal as the serial console's input
+// is refused before qemu starts, in its own process group, and stops at
+// its first read (SIGTTIN).
+func TestNormalizeTerminalStdin(t *testing.T) {
+	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("k"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Config{Kernel: kernel, Stdin: tty}).normalize(); err == nil || !strings.Contains(err.Error(), "terminal") {
+		t.Errorf("normalize with a terminal as Stdin = %v, want it refused", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := (Config{Kernel: kernel, Stdin: r}).normalize(); err != nil {
+		t.Errorf("normalize with a pipe as Stdin = %v", err)
 	}
 }

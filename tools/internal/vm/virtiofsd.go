@@ -327,9 +327,18 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 
 // stop ends the daemon, if it is still running, as stopOnCancel says,
 // and waits for its end.
-func (dm *daemon) stop() {
-	dm.cancel()
-	<-dm.done
+func (dm *daemon) stop() { stopDaemons([]*daemon{dm}) }
+
+// stopDaemons stops the daemons together: each gets its SIGTERM at once,
+// so their grace periods run side by side and the clean-up waits one
+// stopGrace at most, not one per daemon.
+func stopDaemons(daemons []*daemon) {
+	for _, d := range daemons {
+		d.cancel()
+	}
+	for _, d := range daemons {
+		<-d.done
+	}
 }
 
 // maxSocketPath is the size of sun_path in struct sockaddr_un, with its NUL.

@@ -304,3 +304,44 @@ func TestDaemonStop(t *testing.T) {
 		}
 	}
 }
+
+// TestStopDaemonsTogether stops two daemons that each end on SIGTERM
+// only once the other has had its SIGTERM too: stopped together, both
+// end on their own; stopped one after the other, the first waits for a
+// signal the second gets only after the first ended, and is killed.
+func TestStopDaemonsTogether(t *testing.T) {
+	defer func(g time.Duration) { stopGrace = g }(stopGrace)
+	stopGrace = 20 * time.Second // a bound: the daemons end long before
+	dir := t.TempDir()
+	var daemons []*daemon
+	for i := 0; i < 2; i++ {
+		me, other := filepath.Join(dir, "term"+strconv.Itoa(i)), filepath.Join(dir, "term"+strconv.Itoa(1-i))
+		script := "#!/bin/sh\ntrap 'echo >" + me + "; while [ ! -e " + other + " ]; do sleep 0.01; done; kill $!; exit 7' TERM\n" +
+			"echo >" + me + ".ready\nsleep 60 >/dev/null 2>&1 &\nwait\n"
+		fake := filepath.Join(dir, "fake"+strconv.Itoa(i))
+		if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dm, err := startDaemon(Virtiofsd{Path: fake}, Share{Tag: "t", Path: dir}, filepath.Join(dir, "s"+strconv.Itoa(i)), newLogger(nil, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		daemons = append(daemons, dm)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(me + ".ready"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				stopDaemons(daemons)
+				t.Fatal("the fake daemon did not start")
+			}
+		}
+	}
+	stopDaemons(daemons)
+	for i, dm := range daemons {
+		var ee *exec.ExitError
+		if !errors.As(dm.err, &ee) || ee.ExitCode() != 7 {
+			t.Errorf("daemon %d ended with %v, want exit status 7 (its own end after SIGTERM)", i, dm.err)
+		}
+	}
+}

@@ -15,8 +15,8 @@
 // That reading is in-band: a program that prints those words forges them.
 // It is kept for a guest whose PID 1 is the program itself (osbuild's
 // flow). A supervised guest reports its end on virtio-serial ports
-// instead (Config.Ports), and Config.ExitOnly makes qemu's exit the only
-// end of the VM: the console is then never read.
+// instead (Config.Ports), and Config.Ending QemuExit makes qemu's exit the
+// only end of the VM: the console is then never read.
 package vm
 
 import (
@@ -34,6 +34,7 @@ import (
 	"time"
 	"unsafe"
 
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/cpuarch"
 )
 
@@ -52,14 +53,18 @@ type Share struct {
 
 // Config describes one boot.
 type Config struct {
-	Arch      string    // "x86_64" (default) or "aarch64" (Go's names too; see cpuarch)
-	Machine   string    // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
-	Transport string    // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
-	Kernel    string    // the kernel image
-	Initrd    string    // the initrd; "" for none
-	Append    string    // the whole kernel command line; the caller composes it (see machine parameters below)
-	Shares    []Share   // one virtiofsd and one vhost-user-fs device each
-	Virtiofsd string    // the virtiofsd program; "" = $VIRTIOFSD, else the usual places (see FindVirtiofsd)
+	Arch      string  // "x86_64" (default) or "aarch64" (Go's names too; see cpuarch)
+	Machine   string  // "q35" (default on x86_64), "microvm", "pc", "virt" (default on aarch64)
+	Transport string  // the virtiofs devices' bus: "pci" or "mmio"; "" = the machine's default (see machines)
+	Kernel    string  // the kernel image
+	Initrd    string  // the initrd; "" for none
+	Append    string  // the whole kernel command line; the caller composes it (see machine parameters below)
+	Shares    []Share // one virtiofsd and one vhost-user-fs device each
+	// Qemu and Virtiofsd are the programs Run starts, as the caller
+	// found them (FindQemu, FindVirtiofsd; FindPrograms does both): Run
+	// looks nothing up. Virtiofsd is needed with Shares only.
+	Qemu      string
+	Virtiofsd Virtiofsd
 	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
 	CPUs      int       // default 1
 	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
@@ -68,18 +73,23 @@ type Config struct {
 	ExtraArgs []string  // appended to the qemu command line
 	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
 	Console   io.Writer // guest serial output is copied here as it arrives (may be nil)
-	// ExitOnly: the VM's end is qemu's exit alone. The console is copied
-	// and kept but never read: nothing the guest prints can end the VM or
-	// make a status (Result.End stays EndUnknown, ExitCode -1). A guest
-	// run so reports its end on a channel of its own, a Port.
-	ExitOnly bool
-	// ConsoleLimit bounds Result.Output, with ExitOnly, to the last
-	// ConsoleLimit bytes of the console; 0 keeps all of it.
+	// Ending tells the guest's end from the console: KernelWords (nil)
+	// or QemuExit (see Ending).
+	Ending Ending
+	// ConsoleLimit bounds Result.Output to the last ConsoleLimit bytes
+	// of the console, which are all the Ending's Result reads; 0 keeps
+	// all of it.
 	ConsoleLimit int
 	// TempDir is where Run makes its private directory (the sockets);
 	// "" is the system's temporary directory.
 	TempDir string
-	Stdin   io.Reader     // guest serial input (may be nil: none)
+	// Stdin is the serial console's input (nil: none): a pipe or a
+	// file, as a test types on the console of a guest whose program runs
+	// there (rd.supervise=console). Not a terminal: qemu runs in a
+	// process group of its own, so that a Ctrl-C reaches only the caller,
+	// and there a read of the terminal would stop it (SIGTTIN). A person
+	// at a terminal is chrootvm's case, on a virtconsole port (Port).
+	Stdin   io.Reader
 	Timeout time.Duration // 0 = none; on expiry the VM is stopped and Result.TimedOut set
 	Debug   bool          // write debug messages to Log
 	Log     io.Writer     // debug messages: command lines, virtiofsd dialect, read-only caveat, daemons' output
@@ -166,17 +176,15 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(c.Log, c.Debug)
-	qemu, err := FindQemu(c.Arch)
-	if err != nil {
-		return nil, err
+	if c.Qemu == "" {
+		return nil, errors.New("vm: no qemu (Config.Qemu; FindQemu finds it)")
 	}
-	var fsd Virtiofsd
+	if len(c.Shares) > 0 && c.Virtiofsd.Path == "" {
+		return nil, errors.New("vm: shares without a virtiofsd (Config.Virtiofsd; FindVirtiofsd finds it)")
+	}
+	log := newLogger(c.Log, c.Debug)
+	fsd := c.Virtiofsd
 	if len(c.Shares) > 0 {
-		fsd, err = FindVirtiofsd(c.Virtiofsd)
-		if err != nil {
-			return nil, err
-		}
 		log.printf("virtiofsd %s", fsd)
 		if err := fsd.dialect().check(c.Shares); err != nil {
 			return nil, err
@@ -219,11 +227,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	p.portSockets = portSockets
 
 	var daemons []*daemon
-	defer func() {
-		for _, d := range daemons {
-			d.stop()
-		}
-	}()
+	defer func() { stopDaemons(daemons) }()
 	for i, s := range c.Shares {
 		sock := filepath.Join(dir, fmt.Sprintf("fs%d.sock", i))
 		d, err := startDaemon(fsd, s, sock, log)
@@ -244,9 +248,45 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			log.printf("host TSC rate unknown: the guest calibrates its TSC against the PIT")
 		}
 	}
+	if err := checkLine(p.params, c.Append); err != nil {
+		return nil, err
+	}
 	args := qemuArgs(c, p)
-	log.printf("qemu command: %s", shellQuote(append([]string{qemu}, args...)))
-	return runQemu(ctx, c, qemu, args, daemons, ports, log)
+	log.printf("qemu command: %s", shellQuote(append([]string{c.Qemu}, args...)))
+	return runQemu(ctx, c, c.Qemu, args, daemons, ports, log)
+}
+
+// joinLine is the kernel command line qemu gets: Run's parameters, then
+// the caller's line.
+func joinLine(params []string, line string) string {
+	return strings.Join(append(params[:len(params):len(params)], line), " ")
+}
+
+// checkLine refuses a final command line longer than the kernel takes.
+// The caller's check (contract.Cmdline) cannot know what Run adds, and
+// the kernel would cut the line short without a word.
+func checkLine(params []string, line string) error {
+	if n := len(joinLine(params, line)); n >= contract.CommandLineSize {
+		return fmt.Errorf("vm: the kernel command line is %d bytes with the machine's, the tuning's and the clock's %d words, longer than the kernel takes (%d)", n, len(params), contract.CommandLineSize-1)
+	}
+	return nil
+}
+
+// FindPrograms sets c.Qemu and, when c has shares, c.Virtiofsd, as
+// FindQemu and FindVirtiofsd(virtiofsd) find them: for a caller with
+// nothing to decide between finding them and Run.
+func (c *Config) FindPrograms(virtiofsd string) error {
+	q, err := FindQemu(c.Arch)
+	if err != nil {
+		return err
+	}
+	c.Qemu = q
+	if len(c.Shares) > 0 && c.Virtiofsd.Path == "" {
+		if c.Virtiofsd, err = FindVirtiofsd(virtiofsd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bootParams returns the kernel parameters Run puts in front of
@@ -286,7 +326,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		defer cancel()
 	}
 
-	cons := newConsole(c.Console, !c.ExitOnly, c.ConsoleLimit)
+	cons := newConsole(c.Console, c.Ending, c.ConsoleLimit)
 	stderr := newTail(log.prefixed("qemu: "))
 	cmd := exec.CommandContext(runCtx, qemu, args...)
 	cmd.Stdin = c.Stdin
@@ -294,18 +334,16 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	cmd.Stderr = stderr
 	stopOnCancel(cmd)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// A qemu reading a terminal must stay in the foreground process
-		// group: in a group of its own it would be stopped (SIGTTIN).
-		// Otherwise it gets its own group, so that a Ctrl-C reaches only
-		// us and we stop it in order.
-		Setpgid:   !isTerminal(c.Stdin),
+		// Its own group, so that a Ctrl-C reaches only us and we stop
+		// it in order (hence Config.Stdin is no terminal).
+		Setpgid:   true,
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
 	for _, s := range ports {
-		go s.serve()
+		s.start()
 	}
 
 	qemuDone := make(chan struct{})
@@ -441,6 +479,12 @@ func (c Config) normalize() (Config, error) {
 	if err := checkPorts(c.Ports); err != nil {
 		return c, err
 	}
+	if isTerminal(c.Stdin) {
+		return c, errors.New("vm: Config.Stdin is a terminal, which qemu in a process group of its own cannot read; give the guest a virtconsole port (Port) instead")
+	}
+	if c.Ending == nil {
+		c.Ending = KernelWords{}
+	}
 	if c.ConsoleLimit < 0 {
 		return c, fmt.Errorf("vm: console limit %d", c.ConsoleLimit)
 	}
@@ -448,7 +492,7 @@ func (c Config) normalize() (Config, error) {
 	for i, s := range c.Shares {
 		tags[i] = s.Tag
 	}
-	if err := CheckTags(tags); err != nil {
+	if err := contract.CheckTags(tags); err != nil {
 		return c, fmt.Errorf("vm: %w", err)
 	}
 	shares := make([]Share, len(c.Shares))

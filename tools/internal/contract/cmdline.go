@@ -1,4 +1,4 @@
-package vm
+package contract
 
 import (
 	"errors"
@@ -10,6 +10,13 @@ import (
 // terminating NUL: COMMAND_LINE_SIZE in arch/x86/include/asm/setup.h and
 // in arch/arm64/include/uapi/asm/setup.h alike.
 const CommandLineSize = 2048
+
+// Mount is one share /init mounts at SharesDir/TAG: mount=TAG, or
+// mount-ro=TAG when ReadOnly.
+type Mount struct {
+	Tag      string
+	ReadOnly bool
+}
 
 // Cmdline composes the kernel command line of a guest whose /init is
 // virtinit's. Every field may be left empty. The words come in this
@@ -23,8 +30,8 @@ const CommandLineSize = 2048
 // kernel or /init takes the last of a repeated parameter.
 type Cmdline struct {
 	Console string  // the guest's console (cpuarch.Arch.Console)
-	RootTag string  // the root's virtiofs tag; "" leaves /init's default, rootfs
-	Shares  []Share // mounted at /run/mnt/TAG, read-only or not, in order
+	RootTag string  // the root's virtiofs tag; "" leaves /init's default, RootTag
+	Mounts  []Mount // mounted at SharesDir/TAG, read-only or not, in order
 	Init    string  // the program /init runs; "" leaves /init's default
 	// Debug asks the kernel and /init for their messages ("debug");
 	// Quiet, unless Debug, hides the kernel's: "quiet loglevel=3", for
@@ -59,27 +66,27 @@ func (c Cmdline) String() (string, error) {
 	}
 	w = append(w, c.Extra...)
 	if c.RootTag != "" {
-		if err := param("rootfs", c.RootTag); err != nil {
+		if err := param(WordRootfs, c.RootTag); err != nil {
 			return "", err
 		}
 	}
-	for _, s := range c.Shares {
-		key := "mount"
+	for _, s := range c.Mounts {
+		key := WordMount
 		if s.ReadOnly {
-			key = "mount-ro"
+			key = WordMountRO
 		}
 		if err := param(key, s.Tag); err != nil {
 			return "", err
 		}
 	}
 	if c.Init != "" {
-		if err := param("init", c.Init); err != nil {
+		if err := param(WordInit, c.Init); err != nil {
 			return "", err
 		}
 	}
 	switch {
 	case c.Debug:
-		w = append(w, "debug")
+		w = append(w, WordDebug)
 	case c.Quiet:
 		w = append(w, "quiet", "loglevel=3")
 	}
@@ -126,8 +133,8 @@ func QuoteWord(a string) (string, error) {
 }
 
 // OsbuildWords are the words of osbuild's build VM's command line besides
-// console=, its mounts and init= (BOOT-NOTES.md): its root is
-// the tag rootfs, named by root= with rootfstype=virtiofs.
+// console=, its mounts and init= (docs/facts.md, "osbuild's build VM"):
+// its root is the tag rootfs, named by root= with rootfstype=virtiofs.
 func OsbuildWords() []string {
-	return []string{"quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", "root=rootfs", "ro"}
+	return []string{"quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", WordRoot + "=" + RootTag, "ro"}
 }

@@ -1,4 +1,4 @@
-package vm
+package contract
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package vm
+package contract
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestCmdline(t *testing.T) {
-	shares := []Share{{Tag: "work", Path: "/w"}, {Tag: "src", Path: "/s", ReadOnly: true}, {Tag: "a b", Path: "/ab"}}
+	shares := []Mount{{Tag: "work"}, {Tag: "src", ReadOnly: true}, {Tag: "a b"}}
 	tests := []struct {
 		c    Cmdline
 		want string
@@ -16,12 +16,12 @@ func TestCmdline(t *testing.T) {
 			"console=ttyS0 panic=-1 rootfs=rootfs init=/bin/sh quiet loglevel=3"},
 		{Cmdline{Console: "ttyAMA0", Init: "/bin/sh", Debug: true, Quiet: true},
 			"console=ttyAMA0 init=/bin/sh debug"},
-		{Cmdline{Console: "ttyS0", Shares: shares, Init: "/usr/bin/env", Quiet: true,
+		{Cmdline{Console: "ttyS0", Mounts: shares, Init: "/usr/bin/env", Quiet: true,
 			Append: []string{" fuse.max_user_bgreq=4 ", "", "x=1 y=2"}, Args: []string{"-i", "a b", "", "k=v w", "tab\there"}},
 			`console=ttyS0 mount=work mount-ro=src mount="a b" init=/usr/bin/env quiet loglevel=3 fuse.max_user_bgreq=4 x=1 y=2 -- -i "a b" "" "k=v w" "tab	here"`},
 		{Cmdline{Init: "/my prog"}, `init="/my prog"`},
 		{Cmdline{RootTag: "root fs"}, `rootfs="root fs"`},
-		{Cmdline{Console: "ttyS0", Extra: OsbuildWords(), Shares: shares[:1], Init: "/run/mnt/work/vm.py"},
+		{Cmdline{Console: "ttyS0", Extra: OsbuildWords(), Mounts: shares[:1], Init: "/run/mnt/work/vm.py"},
 			"console=ttyS0 quiet selinux=1 enforcing=0 rootfstype=virtiofs root=rootfs ro mount=work init=/run/mnt/work/vm.py"},
 	}
 	for _, tt := range tests {
@@ -46,7 +46,7 @@ func TestCmdlineErrors(t *testing.T) {
 		{Cmdline{Args: []string{"a\nb"}}, "newline"},
 		{Cmdline{Args: []string{"a", "--", "b"}}, `an argument "--" cannot reach the program`},
 		{Cmdline{Init: `/bin/"sh"`}, `init= "/bin/\"sh\"" contains a double quote`},
-		{Cmdline{Shares: []Share{{Tag: `a"b`}}}, `mount= "a\"b" contains a double quote`},
+		{Cmdline{Mounts: []Mount{{Tag: `a"b`}}}, `mount= "a\"b" contains a double quote`},
 		{Cmdline{RootTag: "a\nb"}, "rootfs= "},
 		{Cmdline{Init: "/bin/sh", Args: []string{strings.Repeat("x", 2040)}}, "longer than the kernel takes (2047)"},
 	}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"virtinit/tools/internal/contract"
+	"virtinit/tools/internal/initrd"
+	"virtinit/tools/internal/vm"
+)
+
+// consoleKeep is how much of the kernel's console a run keeps to explain
+// a boot that failed.
+const consoleKeep = 64 << 10
+
+// execution is one run of a plan, with what it reads and writes.
+type execution struct {
+	*app
+	p      *plan
+	o      *options
+	cancel context.CancelCauseFunc
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+// execute carries out the plan: it builds the initrd in a temporary
+// directory of its own, boots the VM with the program's channels and
+// tells how the run ended. Everything it made is gone when it returns.
+func (e *execution) execute(ctx context.Context) outcome {
+	dir, err := makeTempDir(os.TempDir())
+	if err != nil {
+		return outcome{err: err}
+	}
+	defer dir.remove()
+	initrdPath := filepath.Join(dir.path, "initrd")
+	if err := e.writeInitrd(initrdPath); err != nil {
+		return outcome{err: err}
+	}
+	if ctx.Err() != nil {
+		return outcome{stop: context.Cause(ctx)}
+	}
+	var status limitedBuffer
+	ports, err := e.ports(&status)
+	if err != nil {
+		return outcome{err: err}
+	}
+	var console io.Writer
+	if e.o.debug {
+		console = e.stderr
+	}
+	res, err := vm.Run(ctx, e.vmConfig(initrdPath, dir.path, ports, console))
+	if ctx.Err() != nil {
+		return outcome{stop: context.Cause(ctx)}
+	}
+	if err != nil {
+		return outcome{err: err}
+	}
+	out := outcome{timedOut: res.TimedOut}
+	out.record, out.recorded = contract.ParseRecord(status.Bytes())
+	e.report(out, status.Bytes(), res.Output)
+	return out
+}
+
+// writeInitrd builds the initrd: a file of the run's own directory, read
+// once by qemu and removed, so it is neither synced nor renamed into
+// place as initrd.WriteFile would.
+func (e *execution) writeInitrd(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	rep, err := initrd.Build(f, e.p.initrd)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return &prefixError{"build the initrd: ", err}
+	}
+	e.debugf("initrd with /init %s, modules %s, built in %s", e.p.initrd.Init, joinOrNone(rep.Modules), joinOrNone(rep.Builtin))
+	return nil
+}
+
+// prefixError is err with more context in front of its message, keeping
+// its kind.
+type prefixError struct {
+	prefix string
+	err    error
+}
+
+func (e *prefixError) Error() string { return e.prefix + e.err.Error() }
+func (e *prefixError) Unwrap() error { return e.err }
+
+// ports are the virtio-serial ports of the plan's mode (contract.Ports):
+// the status port, and the program's stdio as plain ports, or on a
+// terminal the guest's terminal, with the host's terminal raw until the
+// run ends (the app restores it, on a second signal too).
+func (e *execution) ports(status io.Writer) ([]vm.Port, error) {
+	ports := []vm.Port{{Name: contract.PortStatus, Out: status}}
+	if e.p.mode != contract.ModeTTY {
+		return append(ports,
+			vm.Port{Name: contract.PortStdin, In: e.stdin},
+			vm.Port{Name: contract.PortStdout, Out: pipeWriter{e.stdout, e.cancel}},
+			vm.Port{Name: contract.PortStderr, Out: pipeWriter{e.stderr, e.cancel}}), nil
+	}
+	in := e.stdin.(*os.File)
+	if err := e.makeRaw(in); err != nil {
+		return nil, err
+	}
+	e.debugf("interactive: the escape key %s kills the VM", escapeName)
+	keys := &escapeReader{r: in, escaped: func() { e.cancel(errEscape) }}
+	return append(ports, vm.Port{Name: contract.PortTTY, Console: true, In: keys, Out: e.stdout}), nil
+}
+
+// vmConfig is the plan as vm runs it.
+func (e *execution) vmConfig(initrdPath, tempDir string, ports []vm.Port, console io.Writer) vm.Config {
+	p, o := e.p, e.o
+	return vm.Config{
+		Arch:         p.arch.Name,
+		Machine:      p.machine,
+		Transport:    p.transport,
+		Kernel:       p.kernel.image,
+		Initrd:       initrdPath,
+		Append:       p.line,
+		Shares:       p.shares,
+		Qemu:         p.qemu,
+		Virtiofsd:    p.virtiofsd,
+		Memory:       o.memory,
+		Tune:         !o.noTune,
+		Icount:       o.icount,
+		CPUs:         o.cpus,
+		NoReboot:     true,
+		Ports:        ports,
+		Ending:       vm.QemuExit{},
+		Console:      console,
+		ConsoleLimit: consoleKeep,
+		TempDir:      tempDir,
+		Timeout:      o.timeout,
+		Debug:        o.debug,
+		Log:          e.stderr,
+	}
+}
+
+// report says how the VM ended. The end comes from the status port
+// alone: the guest's record, or none when the guest did not boot to the
+// program. The console is only shown, to explain a failed boot.
+func (e *execution) report(out outcome, statusPort, console []byte) {
+	rec := out.record
+	switch {
+	case out.timedOut:
+		e.errorf("timed out after %v", e.o.timeout)
+	case !out.recorded:
+		e.errorf("the guest did not boot to the program (it ended without a status record)")
+		if len(statusPort) > 0 {
+			e.errorf("the status port carried %q, which is no record", statusPort)
+		}
+		for _, l := range bootLines(console) {
+			e.errorf("console: %s", l)
+		}
+		if !e.o.debug {
+			e.errorf("--debug shows the whole console")
+		}
+	case rec.Kind == contract.RecordExit:
+		e.debugf("the program exited with status %d", rec.N)
+	case rec.Kind == contract.RecordSignal:
+		e.debugf("the program was killed by signal %d (%v)", rec.N, syscall.Signal(rec.N))
+	case rec.Kind == contract.RecordExec:
+		e.errorf("%s", rec.Text)
+	case rec.Kind == contract.RecordFatal:
+		e.errorf("the guest did not boot to the program: %s", rec.Text)
+	}
+}
+
+// limitedBuffer keeps what the status port carries: one short line, so
+// anything past 4 KiB is not a record, and is not kept.
+type limitedBuffer struct {
+	mu   sync.Mutex
+	b    []byte
+	over bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.b)+len(p) > 4096 {
+		l.over = true
+	} else {
+		l.b = append(l.b, p...)
+	}
+	return len(p), nil
+}
+
+// Bytes is what was written, or nil when it was too much to be a record.
+func (l *limitedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.over {
+		return nil
+	}
+	return append([]byte(nil), l.b...)
+}
+
+// errEscape is the cause of a run stopped by the escape key.
+var errEscape = errors.New("the escape key " + escapeName + " killed the VM")
