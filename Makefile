@@ -121,8 +121,8 @@ size:
 			CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $$dir/empty.$$arch ./$(OUT)/_floor/empty || exit 1; \
 			CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o $$dir/unix.$$arch ./$(OUT)/_floor/unix || exit 1; \
 			limit=0; [ "$$gover-$$arch" != "$(OLDGO)-amd64" ] || limit=$(SIZE_LIMIT); \
-			json=; [ -z "$(SIZE_JSON)" ] || json="-json $(SIZE_JSON)/$$([ $$gover = local ] || echo $$gover-)$$arch.json"; \
-			$(OUT)/_floor/sizecheck -over $(SIZE_OVER) -limit $$limit $$json $$arch $$dir/initrd.$$arch $$dir/empty.$$arch $$dir/unix.$$arch || status=1; \
+			json=; [ -z "$(SIZE_JSON)" ] || json="--json $(SIZE_JSON)/$$([ $$gover = local ] || echo $$gover-)$$arch.json"; \
+			$(OUT)/_floor/sizecheck --over $(SIZE_OVER) --limit $$limit $$json $$arch $$dir/initrd.$$arch $$dir/empty.$$arch $$dir/unix.$$arch || status=1; \
 		done; \
 	done; exit $$status
 
@@ -161,13 +161,13 @@ check:
 	cd tools && GOARCH=$(HOSTARCH) $(GO) build -o ../$(OUT)/testrun ./internal/testrun
 	@rm -f $(OUT)/test-summary
 	@status=0; \
-	VIRTINIT_REQUIRE_VM=1 $(OUT)/testrun -summary $(OUT)/test-summary . ./... || status=1; \
+	VIRTINIT_REQUIRE_VM=1 $(OUT)/testrun --summary $(OUT)/test-summary . ./... || status=1; \
 	$(VMENV) VIRTINIT_INIT=$(CURDIR)/$(OUT)/amd64/initrd VIRTINIT_INIT_ARM64=$(CURDIR)/$(OUT)/arm64/initrd \
-		$(OUT)/testrun -summary $(OUT)/test-summary tools -timeout 60m ./... || status=1; \
-	GOTOOLCHAIN=$(OLDGO) VIRTINIT_REQUIRE_VM=1 $(OUT)/testrun -summary $(OUT)/test-summary . ./... || status=1; \
-	GOTOOLCHAIN=$(OLDGO) $(OUT)/testrun -summary $(OUT)/test-summary tools -short ./... || status=1; \
+		$(OUT)/testrun --summary $(OUT)/test-summary tools -timeout 60m ./... || status=1; \
+	GOTOOLCHAIN=$(OLDGO) VIRTINIT_REQUIRE_VM=1 $(OUT)/testrun --summary $(OUT)/test-summary . ./... || status=1; \
+	GOTOOLCHAIN=$(OLDGO) $(OUT)/testrun --summary $(OUT)/test-summary tools -short ./... || status=1; \
 	$(VMENV) VIRTINIT_INIT=$(CURDIR)/$(OUT)/$(OLDGO)/amd64/initrd VIRTINIT_INIT_ARM64=$(CURDIR)/$(OUT)/$(OLDGO)/arm64/initrd \
-		$(OUT)/testrun -summary $(OUT)/test-summary tools -timeout 30m -run '^TestBoot$$' ./vmtest || status=1; \
+		$(OUT)/testrun --summary $(OUT)/test-summary tools -timeout 30m -run '^TestBoot$$' ./vmtest || status=1; \
 	exit $$status
 
 # fetch installs and fetches every real part `make check` boots (as root):
@@ -180,7 +180,7 @@ fetch:
 # rootfs makes a busybox root to try chrootvm on (GOARCH=arm64 for arm64's,
 # from the cache: make fetch first).
 rootfs:
-	cd tools && GOARCH=$(HOSTARCH) VIRTINIT_CACHE=$(CACHE) $(GO) run ./internal/mkrootfs -arch $(GOARCH) $(CURDIR)/$(OUT)/$(GOARCH)/rootfs
+	cd tools && GOARCH=$(HOSTARCH) VIRTINIT_CACHE=$(CACHE) $(GO) run ./internal/mkrootfs --arch $(GOARCH) $(CURDIR)/$(OUT)/$(GOARCH)/rootfs
 
 KMODDIR ?= /lib/modules/$(shell uname -r)
 initrd: build tools

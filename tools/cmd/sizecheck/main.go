@@ -2,69 +2,111 @@
 // fails when it is over budget. `make size` builds the three binaries with
 // the same toolchain and flags and runs it:
 //
-//	sizecheck [-over BYTES] [-limit BYTES] [-json FILE] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR
+//	sizecheck [--over BYTES] [--limit BYTES] [--json FILE] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR
 //
 // The budget is the bytes BINARY may add to UNIX_FLOOR (an empty main
 // importing golang.org/x/sys/unix built by the same toolchain), and, with
-// -limit, the most BINARY's file may be as a whole. The budget applies to
+// --limit, the most BINARY's file may be as a whole. The budget applies to
 // the file size where the linker aligns segments to 4 KiB pages (amd64).
-// Where it
-// aligns them to 64 KiB (arm64), the file size moves in 64 KiB steps, more
-// than the whole budget, so there it applies to the bytes of the loadable
-// segments without the alignment padding. The judgement is
-// tools/internal/binsize's; -json FILE writes it there as JSON (a
+// Where it aligns them to 64 KiB (arm64), the file size moves in 64 KiB
+// steps, so there it applies to the bytes of the loadable segments
+// without the alignment padding. The judgement is
+// tools/internal/binsize's; --json FILE writes it there as JSON (a
 // binsize.Report) for programs, such as the benchmark, beside the text.
 package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"virtinit/tools/internal/binsize"
+	"virtinit/tools/internal/cli"
 )
 
+const usage = `Usage: sizecheck [OPTIONS] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR
+
+Judges the /init BINARY against the bytes it adds to UNIX_FLOOR (an empty
+main importing golang.org/x/sys/unix, built by the same toolchain) and
+prints the figures; exits 1 when it is over budget.
+
+  --over BYTES   the most bytes BINARY may add to UNIX_FLOOR (default 81920)
+  --limit BYTES  the most bytes BINARY's file may be as a whole (default 0: none)
+  --json FILE    also write the figures and the verdict as JSON to FILE
+  -h, --help     this text
+`
+
+// config is what the command line asks for.
+type config struct {
+	over, limit int64
+	json        string
+	help        bool
+}
+
+func bytesOption(dst func(*config) *int64) cli.Option[*config] {
+	return cli.Option[*config]{Values: 1, Set: func(c *config, v []string) error {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 0 {
+			return cli.Usagef("%q is not a number of bytes", v[0])
+		}
+		*dst(c) = n
+		return nil
+	}}
+}
+
+var options = map[string]cli.Option[*config]{
+	"--over":  bytesOption(func(c *config) *int64 { return &c.over }),
+	"--limit": bytesOption(func(c *config) *int64 { return &c.limit }),
+	"--json":  {Values: 1, Set: func(c *config, v []string) error { c.json = v[0]; return nil }},
+	"--help":  {Set: func(c *config, _ []string) error { c.help = true; return nil }},
+	"-h":      {Set: func(c *config, _ []string) error { c.help = true; return nil }},
+}
+
 func main() {
-	over := flag.Int64("over", 81920, "the budget: most `BYTES` the binary may add to the x/sys/unix floor")
-	limit := flag.Int64("limit", 0, "the most `BYTES` the binary's file may be as a whole (0: no limit)")
-	jsonPath := flag.String("json", "", "also write the figures and the verdict as JSON to `FILE`")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: sizecheck [-over BYTES] [-limit BYTES] [-json FILE] ARCH BINARY EMPTY_FLOOR UNIX_FLOOR")
-		flag.PrintDefaults()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c := &config{over: 81920}
+	files, err := cli.Parse(args, options, c, true)
+	if err == nil && !c.help && len(files) != 4 {
+		err = cli.Usagef("want ARCH BINARY EMPTY_FLOOR UNIX_FLOOR, got %d operands", len(files))
 	}
-	flag.Parse()
-	if flag.NArg() != 4 {
-		flag.Usage()
-		os.Exit(2)
+	if err != nil {
+		return cli.ReportUsage(stderr, "sizecheck", err)
+	}
+	if c.help {
+		fmt.Fprint(stdout, usage)
+		return 0
 	}
 	var s [3]binsize.Sizes
 	for i := range s {
-		var err error
-		if s[i], err = binsize.Measure(flag.Arg(i + 1)); err != nil {
-			fmt.Fprintln(os.Stderr, "sizecheck:", err)
-			os.Exit(2)
+		if s[i], err = binsize.Measure(files[i+1]); err != nil {
+			fmt.Fprintln(stderr, "sizecheck:", err)
+			return 2
 		}
 	}
-	r := binsize.Judge(flag.Arg(0), s[0], s[1], s[2], *over, *limit)
-	if v, err := binsize.GoVersion(flag.Arg(1)); err == nil {
+	r := binsize.Judge(files[0], s[0], s[1], s[2], c.over, c.limit)
+	if v, err := binsize.GoVersion(files[1]); err == nil {
 		r.GoVersion = v
 	}
-	if *jsonPath != "" {
+	if c.json != "" {
 		b, err := json.MarshalIndent(r, "", "\t")
 		if err == nil {
-			err = os.WriteFile(*jsonPath, append(b, '\n'), 0o644)
+			err = os.WriteFile(c.json, append(b, '\n'), 0o644)
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "sizecheck:", err)
-			os.Exit(2)
+			fmt.Fprintln(stderr, "sizecheck:", err)
+			return 2
 		}
 	}
-	printReport(os.Stdout, r)
+	printReport(stdout, r)
 	if !r.Within {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // printReport writes the report for people.

@@ -30,7 +30,7 @@ func TestJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "size.json")
-	cmd := exec.Command(exe, "-over", "1000", "-json", path, "amd64", exe, exe, exe)
+	cmd := exec.Command(exe, "--over", "1000", "--json", path, "amd64", exe, exe, exe)
 	cmd.Env = append(os.Environ(), "SIZECHECK_RUN_MAIN=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -52,16 +52,29 @@ func TestJSON(t *testing.T) {
 	}
 
 	// Over the limit: exit status 1, and the JSON says so too.
-	cmd = exec.Command(exe, "-limit", "1000", "-json", path, "amd64", exe, exe, exe)
+	cmd = exec.Command(exe, "--limit", "1000", "--json", path, "amd64", exe, exe, exe)
 	cmd.Env = append(os.Environ(), "SIZECHECK_RUN_MAIN=1")
 	out, err = cmd.CombinedOutput()
 	if e, ok := err.(*exec.ExitError); !ok || e.ExitCode() != 1 || !strings.Contains(string(out), "OVER BUDGET") {
-		t.Errorf("sizecheck -limit 1000 = %v\n%s\nwant exit status 1 and OVER BUDGET", err, out)
+		t.Errorf("sizecheck --limit 1000 = %v\n%s\nwant exit status 1 and OVER BUDGET", err, out)
 	}
 	if b, err = os.ReadFile(path); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &r); err != nil || r.Within || r.Room >= 0 {
-		t.Errorf("sizecheck -limit 1000 -json = %+v, %v; want not within, negative room", r, err)
+		t.Errorf("sizecheck --limit 1000 -json = %+v, %v; want not within, negative room", r, err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{{"amd64", "a", "b"}, {"--over", "lots", "amd64", "a", "b", "c"}, {"--max", "1.05", "amd64", "a", "b", "c"}} {
+		var out, errs strings.Builder
+		if code := run(args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "Try 'sizecheck --help'") {
+			t.Errorf("sizecheck %q = %d, %q; want 2 and a pointer to --help", args, code, errs.String())
+		}
+	}
+	var out, errs strings.Builder
+	if code := run([]string{"--help"}, &out, &errs); code != 0 || !strings.HasPrefix(out.String(), "Usage: sizecheck") {
+		t.Errorf("sizecheck --help = %d, %q", code, out.String())
 	}
 }

@@ -12,13 +12,13 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/testenv"
 )
 
@@ -31,24 +31,32 @@ var commonApplets = []string{
 }
 
 func main() {
-	goarch := flag.String("arch", runtime.GOARCH, "the root's architecture: amd64 or arm64")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: mkrootfs [-arch amd64|arm64] DIR")
-		flag.PrintDefaults()
+	goarch, help := runtime.GOARCH, false
+	options := map[string]cli.Option[*string]{
+		"--arch": {Values: 1, Set: func(a *string, v []string) error { *a = v[0]; return nil }},
+		"--help": {Set: func(*string, []string) error { help = true; return nil }},
+		"-h":     {Set: func(*string, []string) error { help = true; return nil }},
 	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
+	const usage = "usage: mkrootfs [--arch amd64|arm64] DIR\n"
+	ops, err := cli.Parse(os.Args[1:], options, &goarch, true)
+	if err == nil && !help && len(ops) != 1 {
+		err = cli.Usagef("want one DIR, got %d operands", len(ops))
 	}
-	dir := flag.Arg(0)
-	busybox, err := testenv.FindBusybox(*goarch)
+	if err != nil {
+		os.Exit(cli.ReportUsage(os.Stderr, "mkrootfs", err))
+	}
+	if help {
+		fmt.Print(usage)
+		return
+	}
+	dir := ops[0]
+	busybox, err := testenv.FindBusybox(goarch)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkrootfs:", err)
 		os.Exit(1)
 	}
 	applets := commonApplets
-	if *goarch == runtime.GOARCH {
+	if goarch == runtime.GOARCH {
 		out, err := exec.Command(busybox, "--list").Output()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mkrootfs: %s --list: %v\n", busybox, err)
@@ -60,5 +68,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mkrootfs:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("mkrootfs: %s: busybox root for %s (%s, %d applets)\n", dir, *goarch, busybox, len(applets))
+	fmt.Printf("mkrootfs: %s: busybox root for %s (%s, %d applets)\n", dir, goarch, busybox, len(applets))
 }

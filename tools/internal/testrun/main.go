@@ -5,9 +5,9 @@
 // test with its reason and every failed test. `make check` runs it for
 // both modules:
 //
-//	testrun [-summary FILE] DIR [go test flags and packages]
+//	testrun [--summary FILE] DIR [go test flags and packages]
 //
-// With -summary, the summary is appended to FILE too (.ci/run prints it
+// With --summary, the summary is appended to FILE too (.ci/run prints it
 // at the end of its log). The exit status is 1 when go test failed or a
 // test failed, 0 otherwise.
 package main
@@ -15,7 +15,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"virtinit/tools/internal/cli"
 )
 
 // event is one line of `go test -json` (go doc test2json).
@@ -228,18 +229,20 @@ func goVersion(dir string) string {
 }
 
 func main() {
-	summaryFile := flag.String("summary", "", "append the summary to `FILE`")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: testrun [-summary FILE] DIR [go test flags and packages]")
-		flag.PrintDefaults()
+	var summaryFile string
+	options := map[string]cli.Option[*string]{
+		"--summary": {Values: 1, Set: func(f *string, v []string) error { *f = v[0]; return nil }},
 	}
-	flag.Parse()
-	if flag.NArg() < 1 {
-		flag.Usage()
-		os.Exit(2)
+	// The first operand, DIR, ends the options: the rest are go test's.
+	args, err := cli.Parse(os.Args[1:], options, &summaryFile, false)
+	if err == nil && len(args) < 1 {
+		err = cli.Usagef("no DIR (usage: testrun [--summary FILE] DIR [go test flags and packages])")
 	}
-	dir := flag.Arg(0)
-	cmd := exec.Command("go", append([]string{"test", "-json"}, flag.Args()[1:]...)...)
+	if err != nil {
+		os.Exit(cli.ReportUsage(os.Stderr, "testrun", err))
+	}
+	dir, testArgs := args[0], args[1:]
+	cmd := exec.Command("go", append([]string{"test", "-json"}, testArgs...)...)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -257,14 +260,14 @@ func main() {
 	waitErr := cmd.Wait()
 
 	var sum strings.Builder
-	fmt.Fprintf(&sum, "== go test %s (in %s, %s, %s) ==\n", strings.Join(flag.Args()[1:], " "), dir, goVersion(dir), time.Since(start).Round(time.Second))
+	fmt.Fprintf(&sum, "== go test %s (in %s, %s, %s) ==\n", strings.Join(testArgs, " "), dir, goVersion(dir), time.Since(start).Round(time.Second))
 	r.summary(&sum)
 	if waitErr != nil && len(r.pkgFails) == 0 && len(r.failed) == 0 {
 		fmt.Fprintf(&sum, "FAIL go test: %v\n", waitErr)
 	}
 	fmt.Print(sum.String())
-	if *summaryFile != "" {
-		f, err := os.OpenFile(*summaryFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if summaryFile != "" {
+		f, err := os.OpenFile(summaryFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err == nil {
 			_, err = io.WriteString(f, sum.String())
 			if cerr := f.Close(); err == nil {
