@@ -194,9 +194,41 @@ func (r *report) summary(w io.Writer) {
 	for _, f := range r.failed {
 		fmt.Fprintf(w, "FAIL %s %s\n", f.pkg, f.test)
 	}
+	// Many tests skipped for one reason (every VM test under -short) are
+	// one line: the reason, how many, and their packages.
+	groups := map[string][]result{}
 	for _, s := range r.skipped {
-		fmt.Fprintf(w, "SKIP %s %s: %s\n", s.pkg, s.test, s.reason)
+		groups[commonReason(s.reason)] = append(groups[commonReason(s.reason)], s)
 	}
+	for _, s := range r.skipped {
+		g := groups[commonReason(s.reason)]
+		switch {
+		case len(g) < manySkips:
+			fmt.Fprintf(w, "SKIP %s %s: %s\n", s.pkg, s.test, s.reason)
+		case g[0] == s:
+			var pkgs []string
+			for _, t := range g {
+				if !slices.Contains(pkgs, t.pkg) {
+					pkgs = append(pkgs, t.pkg)
+				}
+			}
+			fmt.Fprintf(w, "SKIP %d tests in %s: %s\n", len(g), strings.Join(pkgs, " "), commonReason(s.reason))
+		}
+	}
+}
+
+// manySkips is the number of tests skipped for one reason from which the
+// summary names the reason once.
+const manySkips = 4
+
+// commonReason is a skip's reason without the file:line: t.Skip puts in
+// front, so that tests skipped by one helper share it.
+func commonReason(reason string) string {
+	file, rest, ok := strings.Cut(reason, ": ")
+	if ok && strings.Contains(file, ".go:") && !strings.Contains(file, " ") {
+		return rest
+	}
+	return reason
 }
 
 // read takes the events of a stream; a line that is not an event is

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -117,5 +118,25 @@ SKIP x/p TestA/sub: x_test.go:3: no kernel here second line
 `
 	if sum.String() != wantSum {
 		t.Errorf("summary:\n%s\nwant:\n%s", sum.String(), wantSum)
+	}
+}
+
+// TestSummaryGroupsSkips: four or more tests skipped for the same reason
+// (what the file:line prefix aside) are one line of the summary; fewer
+// are named one by one.
+func TestSummaryGroupsSkips(t *testing.T) {
+	r := newReport(io.Discard)
+	for i, name := range []string{"TestA", "TestB", "TestC", "TestD"} {
+		r.skipped = append(r.skipped, result{pkg: "x/p" + string(rune('1'+i%2)), test: name, reason: "a_test.go:" + string(rune('1'+i)) + ": boots a VM: not with -short"})
+	}
+	r.skipped = append(r.skipped, result{pkg: "x/q", test: "TestE", reason: "e_test.go:9: no kernel"})
+	var sum strings.Builder
+	r.summary(&sum)
+	want := `0 packages, 0 failed, 0 tests failed, 5 skipped
+SKIP 4 tests in x/p1 x/p2: boots a VM: not with -short
+SKIP x/q TestE: e_test.go:9: no kernel
+`
+	if sum.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", sum.String(), want)
 	}
 }
