@@ -27,7 +27,9 @@ type config struct {
 	overlay   bool   // rd.overlay: the root is an overlay on a tmpfs
 	// overlaySize is rd.overlay=SIZE, the tmpfs's size= ("" its default).
 	overlaySize string
-	timeout     int      // seconds to wait for a virtiofs tag
+	timeout     int      // seconds to wait for a virtiofs tag or ip='s interface
+	hostname    string   // hostname=, or ip='s hostname field: "" leaves the kernel's
+	ip          ipConfig // ip=
 	words       []string // every word before "--": paramsFor looks there
 	env         []string // the kernel's environment for /init
 }
@@ -127,6 +129,18 @@ func parseCmdline(s string, c *config) error {
 				return errorString(w + ": want a size like 512m, 2g or 25%")
 			}
 			c.overlay, c.overlaySize = true, val
+		case "hostname":
+			// Linux 6.5 and later set the hostname from this word
+			// themselves (init/version.c, early_hostname) and keep it
+			// from the environment; 6.1 does neither.
+			if val == "" || len(val) > hostNameMax {
+				return errorString(w + ": want a name of 1 to 64 bytes")
+			}
+			c.hostname = val
+		case "ip":
+			if !parseIP(val, c) {
+				return errorString(w + ipForm)
+			}
 		case "rd.timeout":
 			n, ok := atoi(val)
 			if !ok {
