@@ -130,9 +130,10 @@ func parseCmdline(s string, c *config) error {
 			}
 			c.overlay, c.overlaySize = true, val
 		case "hostname":
-			// Linux 6.5 and later set the hostname from this word
-			// themselves (init/version.c, early_hostname) and keep it
-			// from the environment; 6.1 does neither.
+			// Newer kernels set the hostname from this word themselves
+			// (init/version.c, early_hostname; Debian's 6.1 and 6.12
+			// do, and keep it out of the environment), older ones
+			// (RHEL 9's 5.14) do not: /init sets it on every kernel.
 			if val == "" || len(val) > hostNameMax {
 				return errorString(w + ": want a name of 1 to 64 bytes")
 			}
