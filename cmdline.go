@@ -27,7 +27,7 @@ type config struct {
 	overlay   bool   // rd.overlay: the root is an overlay on a tmpfs
 	// overlaySize is rd.overlay=SIZE, the tmpfs's size= ("" its default).
 	overlaySize string
-	timeout     int      // seconds to wait for a virtiofs tag or ip='s interface
+	timeout     int      // seconds to wait for a virtiofs tag
 	hostname    string   // hostname=, or ip='s hostname field: "" leaves the kernel's
 	ip          ipConfig // ip=
 	words       []string // every word before "--": paramsFor looks there
