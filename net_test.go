@@ -1,15 +1,65 @@
 package main
 
 import (
+	"encoding/json"
 	"math/bits"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-// slirp is the word chrootvm --net passes: qemu's user-mode network.
+// slirp is the word chrootvm --net passes (testdata/net-words.json,
+// TestNetWords), with a hostname.
 const slirp = "ip=10.0.2.15::10.0.2.2:255.255.255.0:guest:eth0:off:10.0.2.3"
+
+// netWords is testdata/net-words.json, which the host's tools test
+// against too: the ip= word of qemu's user-mode network chrootvm passes,
+// and which hostnames each side takes.
+type netWords struct {
+	UserNet struct {
+		Word, Guest, Gateway, Netmask, Device, Resolver string
+	}
+	Hostnames []struct {
+		Name  string
+		Valid bool
+		Init  *bool
+	}
+}
+
+// TestNetWords: /init configures the word chrootvm --net passes as the
+// table says, and takes the hostnames the table says it takes.
+func TestNetWords(t *testing.T) {
+	b, err := os.ReadFile("testdata/net-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w netWords
+	if err := json.Unmarshal(b, &w); err != nil || w.UserNet.Word == "" || len(w.Hostnames) == 0 {
+		t.Fatalf("testdata/net-words.json: %v, %+v", err, w)
+	}
+	u := w.UserNet
+	c := defaultConfig()
+	if err := parseCmdline(u.Word, c); err != nil {
+		t.Fatalf("parseCmdline(%q): %v", u.Word, err)
+	}
+	addr := func(s string) [4]byte { return netip.MustParseAddr(s).As4() }
+	want := ipConfig{dev: u.Device, addr: addr(u.Guest), gw: addr(u.Gateway), mask: addr(u.Netmask), resolv: "nameserver " + u.Resolver + "\n"}
+	if !reflect.DeepEqual(c.ip, want) {
+		t.Errorf("parseCmdline(%q) ip = %+v, want %+v", u.Word, c.ip, want)
+	}
+	for _, h := range w.Hostnames {
+		valid := h.Valid
+		if h.Init != nil {
+			valid = *h.Init
+		}
+		word := `hostname="` + h.Name + `"`
+		if err := parseCmdline(word, defaultConfig()); (err == nil) != valid {
+			t.Errorf("parseCmdline(%q) error = %v, want valid %v", word, err, valid)
+		}
+	}
+}
 
 func TestParseIP(t *testing.T) {
 	tests := []struct {

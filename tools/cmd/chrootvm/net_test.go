@@ -1,11 +1,36 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 )
+
+// TestHostnameRules holds --hostname to testdata/net-words.json of the
+// repository, whose names /init's tests give it as hostname=: chrootvm
+// takes no name /init would refuse.
+func TestHostnameRules(t *testing.T) {
+	b, err := os.ReadFile("../../../testdata/net-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table struct {
+		Hostnames []struct {
+			Name  string
+			Valid bool
+		}
+	}
+	if err := json.Unmarshal(b, &table); err != nil || len(table.Hostnames) == 0 {
+		t.Fatalf("testdata/net-words.json: %v", err)
+	}
+	for _, h := range table.Hostnames {
+		if err := checkHostname(h.Name); (err == nil) != h.Valid {
+			t.Errorf("checkHostname(%q) = %v, want valid %v", h.Name, err, h.Valid)
+		}
+	}
+}
 
 func TestNetWords(t *testing.T) {
 	withName := t.TempDir()
