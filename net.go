@@ -15,7 +15,8 @@ import (
 // the program's environment as ip=... (an unknown word with a value,
 // init/main.c, unknown_bootoption), as rootfs= and mount= do. A kernel
 // with CONFIG_IP_PNP=y would configure the interface itself first; /init
-// then sets the same values again, which changes nothing.
+// then sets the same values again, which changes nothing, and finds the
+// default route there.
 //
 // The means are the smallest the kernel offers: ioctls on an AF_INET
 // socket (SIOCSIFFLAGS, SIOCSIFADDR, SIOCSIFNETMASK, SIOCADDRT; see
@@ -87,7 +88,8 @@ func parseIP(val string, c *config) bool {
 		}
 	}
 	// A netmask is ones, then zeros; the kernel refuses anything else.
-	if m := be32(ip.mask); !ok || m == 0 || ^m&(^m+1) != 0 || f[5] == "" {
+	// 0.0.0.0 is no address: to the kernel, a client-ip to find out.
+	if m := be32(ip.mask); !ok || m == 0 || ^m&(^m+1) != 0 || f[5] == "" || ip.addr == [4]byte{} {
 		return false
 	}
 	if f[4] != "" {
@@ -168,8 +170,9 @@ func configureNet(c *config) error {
 	}
 	if err != 0 {
 		warnErr("bring up", "lo", err)
+	} else {
+		debugf(t, "net", "lo", "up")
 	}
-	debugf(t, "net", "lo", "up")
 	if c.hostname != "" {
 		if err := sysPath(unix.SYS_SETHOSTNAME, c.hostname, uintptr(len(c.hostname))); err != 0 {
 			return fail("sethostname", c.hostname, err)
@@ -208,5 +211,9 @@ func configureIP(fd uintptr, ip *ipConfig) unix.Errno {
 	netBuf[8], netBuf[24], netBuf[40] = unix.AF_INET, unix.AF_INET, unix.AF_INET
 	copy(netBuf[28:], ip.gw[:])
 	netBuf[56] = unix.RTF_UP | unix.RTF_GATEWAY
-	return netIoctl(fd, unix.SIOCADDRT, "", [4]byte{})
+	err = netIoctl(fd, unix.SIOCADDRT, "", [4]byte{})
+	if err == unix.EEXIST {
+		err = 0 // a kernel with CONFIG_IP_PNP=y read ip= and added it first
+	}
+	return err
 }

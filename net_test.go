@@ -180,6 +180,9 @@ func FuzzIP(f *testing.F) {
 		if ones := bits.LeadingZeros32(^m); ones == 0 || m != ^uint32(0)<<(32-ones) {
 			t.Fatalf("parseIP(%q) accepted netmask %v", val, c.ip.mask)
 		}
+		if c.ip.addr == [4]byte{} {
+			t.Fatalf("parseIP(%q) accepted client-ip 0.0.0.0", val)
+		}
 		if d := c.ip.dev; d == "" || len(d) > 15 || strings.Contains(d, "/") || d != f[5] {
 			t.Fatalf("parseIP(%q) accepted device %q", val, d)
 		}
