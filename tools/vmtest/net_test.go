@@ -109,7 +109,8 @@ var netResolv = map[string]string{"6.1": "file", "6.12": "link", "arm64-6.1": "o
 // TestNetUser: with --net and --hostname, the program fetches a file
 // from an HTTP server on the host's loopback through 10.0.2.2, finds
 // qemu's resolver in /etc/resolv.conf, has eth0 besides lo, and the
-// hostname given.
+// hostname given. 6.1 runs on q35 (virtio-net-pci), the others on
+// virtio-mmio (microvm, arm64's virt).
 func TestNetUser(t *testing.T) {
 	for _, name := range allKernels {
 		t.Run(name, func(t *testing.T) {
@@ -136,6 +137,10 @@ func TestNetUser(t *testing.T) {
 			resolv := netResolv[name]
 			options := []string{"--net", "--hostname", "net-" + strings.ReplaceAll(name, ".", "-")}
 			root := netRoot(t, k, "from-the-root", resolv)
+			if name == "6.1" {
+				// virtio-net-pci, where the others have virtio-mmio.
+				options = append(options, "--machine", "q35")
+			}
 			if resolv == "overlay" {
 				root = netRoot(t, k, "from-the-root", "")
 				options = append(options, "--overlay=16m")
