@@ -88,7 +88,9 @@ Options:
                         its connections go out through the host as qemu's
                         own, the host's services (its 127.0.0.1) are at
                         10.0.2.2, and 10.0.2.3 in /etc/resolv.conf asks the
-                        host's resolver. Nothing outside reaches the guest:
+                        host's resolver (a read-only ROOTFS without an
+                        /etc/resolv.conf cannot get one: give it an empty
+                        one, or use --overlay). Nothing outside reaches the guest:
                         no port is forwarded. The initrd gets virtio_net and
                         what it needs. Without --net the guest has only lo
   --hostname NAME       the guest's hostname (default: the first line of
