@@ -179,6 +179,7 @@ func configureNet(c *config) error {
 		}
 	}
 	if ip := &c.ip; ip.dev != "" {
+		t = now()
 		if err := configureIP(fd, ip); err != 0 {
 			return fail("configure ip= interface", ip.dev, err)
 		}
