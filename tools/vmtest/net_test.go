@@ -208,3 +208,23 @@ func hasLine(out, line string) bool {
 	}
 	return false
 }
+
+// TestNetNoResolvConf: with --net, a read-only root without
+// /etc/resolv.conf cannot get one. /init says so on the console and the
+// program runs, with the network but without a resolver file.
+func TestNetNoResolvConf(t *testing.T) {
+	p, k := need(t, "arm64-6.1")
+	bin := buildTool(t, p, "chrootvm")
+	root := netRoot(t, k, "", "")
+	args := append(chrootvmArgs(k), "--net", "--debug", root, "sh", "-c",
+		`echo "interfaces=$(ls /sys/class/net | while read i; do printf '%s ' $i; done)"; [ -e /etc/resolv.conf ] || echo no-resolv-conf`)
+	r := runChrootvmIO(t, bin, args, nil)
+	out := string(r.stdout)
+	if r.code != 0 || !hasLine(out, "interfaces=eth0 lo ") || !hasLine(out, "no-resolv-conf") {
+		t.Errorf("chrootvm %q: status %d\nstdout:\n%s\nstderr:\n%s", args, r.code, out, r.stderr)
+	}
+	const warning = "initrd: bind-mount /run/resolv.conf on /etc/resolv.conf: no such file or directory"
+	if !strings.Contains(string(r.stderr), warning) {
+		t.Errorf("chrootvm --debug's console lacks %q\n%s", warning, r.stderr)
+	}
+}
