@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"virtinit/tools/internal/cli"
+	"virtinit/tools/internal/contract"
 	"virtinit/tools/internal/vm"
 )
 
@@ -68,7 +69,7 @@ func netWords(o *options, rootfs string) []string {
 	if name == "" {
 		name = defaultHostname
 	}
-	words := []string{"hostname=" + name}
+	words := []string{contract.WordHostname + "=" + name}
 	if o.net {
 		words = append(words, vm.UserNetWord())
 	}

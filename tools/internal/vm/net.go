@@ -1,5 +1,7 @@
 package vm
 
+import "virtinit/tools/internal/contract"
+
 // qemu's user-mode network (-netdev user, slirp), as the guest sees it:
 // the guest is 10.0.2.15/24; 10.0.2.2 is the gateway, through which the
 // guest's connections leave as connections of the qemu process, and also
@@ -24,5 +26,5 @@ const UserNetDevice = "eth0"
 // client-ip::gw-ip:netmask:hostname:device:autoconf:dns0-ip, the
 // hostname left to hostname=.
 func UserNetWord() string {
-	return "ip=" + UserNetGuest + "::" + UserNetHost + ":" + UserNetNetmask + "::" + UserNetDevice + ":off:" + UserNetResolver
+	return contract.WordIP + "=" + UserNetGuest + "::" + UserNetHost + ":" + UserNetNetmask + "::" + UserNetDevice + ":off:" + UserNetResolver
 }
