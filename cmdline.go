@@ -28,6 +28,8 @@ type config struct {
 	// overlaySize is rd.overlay=SIZE, the tmpfs's size= ("" its default).
 	overlaySize string
 	timeout     int      // seconds to wait for a virtiofs tag
+	hostname    string   // hostname=, or ip='s hostname field: "" leaves the kernel's
+	ip          ipConfig // ip=
 	words       []string // every word before "--": paramsFor looks there
 	env         []string // the kernel's environment for /init
 }
@@ -127,6 +129,19 @@ func parseCmdline(s string, c *config) error {
 				return errorString(w + ": want a size like 512m, 2g or 25%")
 			}
 			c.overlay, c.overlaySize = true, val
+		case "hostname":
+			// Newer kernels set the hostname from this word themselves
+			// (init/version.c, early_hostname; Debian's 6.1 and 6.12
+			// do, and keep it out of the environment), older ones
+			// (RHEL 9's 5.14) do not: /init sets it on every kernel.
+			if val == "" || len(val) > hostNameMax {
+				return errorString(w + ": want a name of 1 to 64 bytes")
+			}
+			c.hostname = val
+		case "ip":
+			if !parseIP(val, c) {
+				return errorString(w + ipForm)
+			}
 		case "rd.timeout":
 			n, ok := atoi(val)
 			if !ok {

@@ -152,6 +152,8 @@ func FuzzCmdline(f *testing.F) {
 		"\t\n\v\f\r", "k=\x00v", "mount=" + strings.Repeat("é", 20),
 		"rd.supervise", "rd.supervise=", "rd.supervise=tty rd.supervise=ports",
 		`rd.supervise="tty"`, "rd.supervise=ports -- rd.supervise=x",
+		slirp, "ip=", "ip=off " + slirp, "hostname= hostname=x", `"ip=1.2.3.4:::255.0.0.0:a b:e"`,
+		"ip=" + strings.Repeat(":", 100), "hostname=" + strings.Repeat("h", 65),
 	} {
 		f.Add(s)
 	}

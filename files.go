@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -72,4 +73,26 @@ func readDirFD(fd int) ([]string, unix.Errno) {
 			buf = buf[reclen:]
 		}
 	}
+}
+
+// writeFile creates or truncates path with mode 0644 and writes data.
+func writeFile(path, data string) unix.Errno {
+	fd, err := sysStr(unix.SYS_OPENAT, atFDCWD, path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err != 0 {
+		return err
+	}
+	write(int(fd), data)
+	closeFD(int(fd))
+	return 0
+}
+
+// readlink returns the target of the symbolic link at path.
+func readlink(path string) (string, unix.Errno) {
+	p := cstr(path)
+	n, _, err := unix.Syscall6(unix.SYS_READLINKAT, atFDCWD, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&ioBuf[0])), uintptr(len(ioBuf)), 0, 0)
+	runtime.KeepAlive(p)
+	if err != 0 {
+		return "", err
+	}
+	return string(ioBuf[:n]), 0
 }

@@ -78,6 +78,11 @@ func main() {
 	if err := openPorts(c); err != nil {
 		fatal(c, err)
 	}
+	// The network after the modules (virtio_net may be one) and the
+	// ports (a fatal error is reported there).
+	if err := configureNet(c); err != nil {
+		fatal(c, err)
+	}
 	// The initramfs holds /init.argv until the switch root deletes it.
 	if err := readArgv(c); err != nil {
 		fatal(c, err)
@@ -88,6 +93,8 @@ func main() {
 	if err := switchRoot(); err != nil {
 		fatal(c, err)
 	}
+	// In the new root, where links are what the program will see.
+	writeResolvConf(c)
 	if c.supervise != "" {
 		supervise(c) // never returns
 	}

@@ -99,6 +99,8 @@ func apiPlan(pl *plan, withTmp bool) {
 		pl.add("writable:"+d, "writable", d)
 	}
 	pl.add("checker-share", "mount", "/run/mnt/checker", "virtiofs", "ro", "-", "checker")
+	// /init brings lo up on every boot: IFF_UP in its flags.
+	pl.add("lo-up", "run", "/bin/sh", "-c", "read f </sys/class/net/lo/flags && [ $((f & 1)) = 1 ]")
 	pl.add("shell", "run", "/bin/sh", "-c", "echo shell >/dev/stdout && ls /dev/fd/ >/dev/null")
 }
 

@@ -13,6 +13,7 @@ import (
 const console = "[    1.7] some kernel line\r\n" +
 	"initrd: debug 1740.870 - start initrd v1 started at 1740.100 ms\r\n" +
 	"initrd: debug 1754.720 13.807 module fuse \r\n" +
+	"initrd: debug 1754.850 0.112 net lo up\r\n" +
 	"initrd: debug 1755.000 0.190 virtiofs rootfs /sysroot ro\r\n" +
 	"initrd: debug 1755.100 0.027 move /run /sysroot/run\r\n" +
 	"initrd: debug 1756.100 - delete initramfs in 0.960 ms\r\n" +
@@ -28,6 +29,7 @@ func TestParseSteps(t *testing.T) {
 	want := []step{
 		{End: 1740.870, Step: "start", What: "initrd", Detail: "v1 started at 1740.100 ms", Start: 1740.100},
 		{End: 1754.720, Kernel: 13.807, HasK: true, Step: "module", What: "fuse"},
+		{End: 1754.850, Kernel: 0.112, HasK: true, Step: "net", What: "lo", Detail: "up"},
 		{End: 1755.000, Kernel: 0.190, HasK: true, Step: "virtiofs", What: "rootfs", Detail: "/sysroot ro"},
 		{End: 1755.100, Kernel: 0.027, HasK: true, Step: "move", What: "/run", Detail: "/sysroot/run"},
 		{End: 1756.100, Step: "delete", What: "initramfs", Detail: "in 0.960 ms"},
@@ -66,7 +68,7 @@ func TestBreakdown(t *testing.T) {
 			t.Errorf("segment %q starts at %v, want the end of the one before, %v", s.Name, s.From, p.Segments[i-1].To)
 		}
 	}
-	wantNames := []string{"unpack /init", "go runtime start", "start", "module fuse", "virtiofs rootfs", "move /run", "delete", "switchroot", "exec", "exec → program"}
+	wantNames := []string{"unpack /init", "go runtime start", "start", "module fuse", "net lo", "virtiofs rootfs", "move /run", "delete", "switchroot", "exec", "exec → program"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("breakdown segments = %q, want %q", names, wantNames)
 	}
@@ -77,8 +79,9 @@ func TestBreakdown(t *testing.T) {
 	if !near(last.To, 1757.664) {
 		t.Errorf("last segment ends at %v, want the program's 1757.664", last.To)
 	}
-	// Only finit_module, mount and move calls count as the kernel's.
-	if want := 13.807 + 0.190 + 0.027; !near(p.Kernel, want) {
+	// Only finit_module, mount and move calls, and the ioctls of lo,
+	// count as the kernel's.
+	if want := 13.807 + 0.112 + 0.190 + 0.027; !near(p.Kernel, want) {
 		t.Errorf("breakdown kernel = %v, want %v", p.Kernel, want)
 	}
 	if !near(p.Unpack, 8) {

@@ -18,7 +18,7 @@ type step struct {
 	End    float64 `json:"end_ms"`               // T
 	Kernel float64 `json:"kernel_ms"`            // K, 0 for "-"
 	HasK   bool    `json:"has_kernel_ms"`        // K was a number
-	Step   string  `json:"step"`                 // start, mount, module, virtiofs, move, delete, switchroot, exec
+	Step   string  `json:"step"`                 // start, mount, module, net, virtiofs, move, delete, switchroot, exec
 	What   string  `json:"what"`                 // the object
 	Detail string  `json:"detail,omitempty"`     // the rest of the line
 	Start  float64 `json:"started_ms,omitempty"` // for "start": when /init's main began
@@ -92,8 +92,9 @@ type phases struct {
 }
 
 // kernelSteps are the steps whose K is the kernel's work in a mount or
-// finit_module call (with its mkdir), not ours.
-var kernelSteps = map[string]bool{"mount": true, "module": true, "virtiofs": true, "move": true}
+// finit_module call (with its mkdir), or in the socket and ioctls that
+// bring an interface up (net: lo on every boot), not ours.
+var kernelSteps = map[string]bool{"mount": true, "module": true, "virtiofs": true, "move": true, "net": true}
 
 // breakdown cuts the time from floor (when the kernel starts a null init)
 // to program (the final program's stamp) into segments: the unpacking of

@@ -33,6 +33,8 @@ type options struct {
 	overlay   bool   // --overlay: a writable root on a tmpfs (rd.overlay)
 	// overlaySize is --overlay=SIZE, the tmpfs's size ("" its default).
 	overlaySize string
+	net         bool   // --net: qemu's user-mode network
+	hostname    string // --hostname; "" = ROOTFS's, else defaultHostname
 	debug       bool
 	help        bool
 
@@ -104,6 +106,11 @@ var flags = map[string]cli.Option[*options]{
 		}
 		o.virtiofsd = v[0]
 		return nil
+	}},
+	"--net": {Values: 0, Set: func(o *options, v []string) error { o.net = true; return nil }},
+	"--hostname": {Values: 1, Set: func(o *options, v []string) error {
+		o.hostname = v[0]
+		return checkHostname(v[0])
 	}},
 	"--strip-signatures": {Values: 0, Set: func(o *options, v []string) error { o.strip = true; return nil }},
 	"--no-tune":          {Values: 0, Set: func(o *options, v []string) error { o.noTune = true; return nil }},

@@ -39,6 +39,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"--mount-uncached", "c", "/c", "--mount", "a", "/a", "r"},
 			options{mounts: []vm.Share{{Tag: "c", Path: "/c"}, {Tag: "a", Path: "/a", Mmap: true}}, rootfs: "r"}},
 		{[]string{"--mount", "a b", "/a", "r"}, options{mounts: []vm.Share{{Tag: "a b", Path: "/a", Mmap: true}}, rootfs: "r"}},
+		{[]string{"--net", "--hostname", "build-1.example", "r"}, options{net: true, hostname: "build-1.example", rootfs: "r"}},
+		{[]string{"--hostname=" + strings.Repeat("h", 64), "r"}, options{hostname: strings.Repeat("h", 64), rootfs: "r"}},
 		{[]string{"--help"}, options{help: true}},
 		{[]string{"-h", "--debug"}, options{help: true, debug: true}},
 	}
@@ -89,6 +91,12 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--mount", "a", "/a", "--mount-ro", "a", "/b", "r"}, `--mount-ro: virtiofs tag "a" is given twice`},
 		{[]string{"--mount-uncached", "a", "/a", "--mount", "a", "/b", "r"}, `--mount: virtiofs tag "a" is given twice`},
 		{[]string{"--mount-uncached", "rootfs", "/a", "r"}, "--mount-uncached: tag \"rootfs\" is ROOTFS's"},
+		{[]string{"--hostname", "", "r"}, `--hostname "": want 1 to 64 bytes`},
+		{[]string{"--hostname", strings.Repeat("h", 65), "r"}, "want 1 to 64 bytes"},
+		{[]string{"--hostname", "a b", "r"}, "white space"},
+		{[]string{"--hostname", `a"b`, "r"}, "double quote"},
+		{[]string{"--hostname", "a\nb", "r"}, "control character"},
+		{[]string{"--net=yes", "r"}, "--net takes 0 values"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(tt.args)

@@ -134,6 +134,7 @@ func (e *execution) vmConfig(initrdPath, tempDir string, ports []vm.Port, consol
 		Icount:       o.icount,
 		CPUs:         o.cpus,
 		NoReboot:     true,
+		Net:          o.net,
 		Ports:        ports,
 		Ending:       vm.QemuExit{},
 		Console:      console,

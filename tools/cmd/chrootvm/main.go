@@ -83,6 +83,19 @@ Options:
                         VM ends; ROOTFS itself is never written. Writes
                         beyond SIZE fail with "No space left on device".
                         The initrd gets the kernel's overlay module
+  --net                 connect the guest to qemu's user-mode network: the
+                        guest is 10.0.2.15 on a virtio-net device (eth0),
+                        its connections go out through the host as qemu's
+                        own, the host's services (its 127.0.0.1) are at
+                        10.0.2.2, and 10.0.2.3 in /etc/resolv.conf asks the
+                        host's resolver (a read-only ROOTFS without an
+                        /etc/resolv.conf cannot get one: give it an empty
+                        one, or use --overlay). Nothing outside reaches the guest:
+                        no port is forwarded. The initrd gets virtio_net and
+                        what it needs. Without --net the guest has only lo
+  --hostname NAME       the guest's hostname (default: the first line of
+                        ROOTFS's /etc/hostname, else "chrootvm"); at most 64
+                        bytes, no white space or double quote
   --no-tune             boot without the boot tuning listed below: slower,
                         with every self-test and hardening of the kernel
                         and signed modules
@@ -136,7 +149,8 @@ Exit status:
   120  ROOTFS or a directory to share is missing
   121  no kernel: none found in ROOTFS, --kernel or --modules missing,
        --kernel is not a kernel image, or the module tree lacks a module
-       the initrd needs (virtiofs, its transport, virtio_console, overlay)
+       the initrd needs (virtiofs, its transport, virtio_console, overlay,
+       virtio_net)
   122  qemu not found
   123  virtiofsd not found
   124  --timeout expired

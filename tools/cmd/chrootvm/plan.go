@@ -116,7 +116,7 @@ func (p *plan) compose(o *options, term terminal) error {
 	if term.tty {
 		p.mode, env = contract.ModeTTY, term.env
 	}
-	appends := o.appends
+	appends := append(netWords(o, p.shares[0].Path), o.appends...)
 	if o.overlay {
 		appends = append([]string{contract.OverlayWord(o.overlaySize)}, appends...)
 	}
@@ -164,6 +164,9 @@ func initrdOptions(o *options, tree *initrd.Tree, transport, initBin string, arg
 	}
 	if o.overlay {
 		opts.Modules = append(opts.Modules, initrd.OverlayModule)
+	}
+	if o.net {
+		opts.Modules = append(opts.Modules, initrd.NetModule)
 	}
 	return opts
 }

@@ -36,10 +36,12 @@ const (
 	WordSupervise = "rd.supervise" // rd.supervise=MODE: run the program as /init's child
 	WordOverlay   = "rd.overlay"   // rd.overlay[=SIZE]: a writable root on a tmpfs
 	WordTimeout   = "rd.timeout"   // rd.timeout=SECONDS: how long /init waits for a device
+	WordHostname  = "hostname"     // hostname=NAME: the guest's hostname
+	WordIP        = "ip"           // ip=...: the kernel's static ip= (net.go of /init)
 )
 
 // Words are all the words of /init, for the test against the contract.
-var Words = []string{WordRootfs, WordRoot, WordMount, WordMountRO, WordInit, WordDebug, WordRdDebug, WordEmergency, WordSupervise, WordOverlay, WordTimeout}
+var Words = []string{WordRootfs, WordRoot, WordMount, WordMountRO, WordInit, WordDebug, WordRdDebug, WordEmergency, WordSupervise, WordOverlay, WordTimeout, WordHostname, WordIP}
 
 // The modes of rd.supervise=MODE that the host drives: the program's
 // stdio on ports of their own, or on a terminal of the guest.

@@ -72,6 +72,11 @@ var (
 // CONFIG_OVERLAY_FS), which /init's rd.overlay needs.
 const OverlayModule = "overlay"
 
+// NetModule is the virtio network device's driver
+// (drivers/net/virtio_net.c, CONFIG_VIRTIO_NET), which the guest's network
+// needs; Debian builds it as a module needing net_failover and failover.
+const NetModule = "virtio_net"
+
 // Transports maps --transport values to the virtio transport modules.
 var Transports = map[string][]string{
 	"pci":  {"virtio_pci"},

@@ -65,6 +65,7 @@ var machines = map[string]machine{
 type transport struct {
 	device  string   // the vhost-user-fs device model
 	serial  string   // the virtio-serial controller model
+	net     string   // the virtio-net device model, with its options
 	globals []string // -global properties it needs
 }
 
@@ -73,8 +74,10 @@ type transport struct {
 // ("virtio legacy devices aren't supported"), and qemu's virtio-mmio
 // transports are legacy unless told otherwise.
 var transports = map[string]transport{
-	"pci":  {device: "vhost-user-fs-pci", serial: "virtio-serial-pci"},
-	"mmio": {device: "vhost-user-fs-device", serial: "virtio-serial-device", globals: []string{"virtio-mmio.force-legacy=false"}},
+	// romfile= (none): the PXE boot ROM of virtio-net-pci is of no use
+	// with -kernel, and qemu refuses to start where it is not installed.
+	"pci":  {device: "vhost-user-fs-pci", serial: "virtio-serial-pci", net: "virtio-net-pci,romfile="},
+	"mmio": {device: "vhost-user-fs-device", serial: "virtio-serial-device", net: "virtio-net-device", globals: []string{"virtio-mmio.force-legacy=false"}},
 }
 
 // MachineNames lists the machines Run knows for an architecture (qemu's
@@ -182,6 +185,9 @@ func qemuArgs(c Config, p plan) []string {
 			"-device", tr.device+",queue-size=1024,chardev="+id+",tag="+optValue(s.Tag))
 	}
 	a = append(a, portArgs(c.Ports, p.portSockets, tr.serial)...)
+	if c.Net {
+		a = append(a, "-netdev", "user,id=net0", "-device", tr.net+",netdev=net0")
+	}
 	return append(a, c.ExtraArgs...)
 }
 

@@ -65,6 +65,21 @@ func TestQemuArgs(t *testing.T) {
 			"-kernel /k -append console=ttyAMA0 -serial stdio " +
 			"-chardev socket,id=fs0,path=/t/fs0.sock -device vhost-user-fs-pci,queue-size=1024,chardev=fs0,tag=rootfs",
 	}, {
+		name: "q35 with the user-mode network",
+		c:    Config{Machine: "q35", Transport: "pci", Kernel: "/k", Append: "console=ttyS0", Memory: "1G", CPUs: 1, Net: true},
+		p:    plan{accel: "tcg", cpu: "max"},
+		want: "-nodefaults -no-user-config -display none -machine q35 -accel tcg -cpu max -smp 1 " +
+			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -append console=ttyS0 -serial stdio -netdev user,id=net0 -device virtio-net-pci,romfile=,netdev=net0",
+	}, {
+		name: "microvm with the user-mode network",
+		c:    Config{Machine: "microvm", Transport: "mmio", Kernel: "/k", Append: "console=ttyS0", Memory: "1G", CPUs: 1, Net: true},
+		p:    plan{accel: "tcg", cpu: "max"},
+		want: "-nodefaults -no-user-config -display none -machine microvm,rtc=on,x-option-roms=off -accel tcg -cpu max -smp 1 " +
+			"-m 1G -object memory-backend-memfd,id=mem0,size=1G,share=on -numa node,memdev=mem0 " +
+			"-kernel /k -append console=ttyS0 -serial stdio -global virtio-mmio.force-legacy=false " +
+			"-netdev user,id=net0 -device virtio-net-device,netdev=net0",
+	}, {
 		name: "memory without a suffix is mebibytes to both",
 		c:    Config{Machine: "q35", Transport: "pci", Kernel: "/k", Append: "console=ttyS0", Memory: "1024", CPUs: 1},
 		p:    plan{accel: "tcg", cpu: "max"},

@@ -70,6 +70,7 @@ type Config struct {
 	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
 	Tune      bool      // the boot tuning: the Levers of the architecture and machine (tune.go)
 	NoReboot  bool      // -no-reboot: a guest reboot ends the VM
+	Net       bool      // a virtio-net device on qemu's user-mode network (see UserNetWord)
 	ExtraArgs []string  // appended to the qemu command line
 	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
 	Console   io.Writer // guest serial output is copied here as it arrives (may be nil)
