@@ -53,7 +53,7 @@ func supervise(c *config) {
 	write(1, "initrd: "+msg+"\n")
 	if n := oomKills() - oom; n > 0 {
 		// A program killed by signal 9 was maybe the kernel's choice.
-		writeStatus(c, "oom "+itoa(int64(n)))
+		writeStatus(c, oomRecord(n))
 	}
 	endRun(c, rec)
 }
@@ -68,6 +68,19 @@ func supervise(c *config) {
 
 // startRecord is the record of a program that was started.
 const startRecord = "start"
+
+// shutdownRecord is the end of a run whose program asked for the
+// machine's end: kind is poweroff, halt or reboot (requests.go).
+func shutdownRecord(kind string) string { return "shutdown " + kind }
+
+// writebackRecord tells that the share tag's data could not be written
+// back (syncShare).
+func writebackRecord(tag string, err unix.Errno) string {
+	return "writeback " + tag + " " + itoa(int64(err)) + " " + err.Error()
+}
+
+// oomRecord tells the OOM killer's kills while the program ran.
+func oomRecord(n int) string { return "oom " + itoa(int64(n)) }
 
 // waitRecord is the record of a program that ended with the wait status
 // st, and the console's line for it.
@@ -119,7 +132,7 @@ func waitProgram(pid, listener int) (string, string) {
 		unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pollFDs[0])), 2, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
 		if ev := pollFDs[0].Revents; ev&unix.POLLIN != 0 {
 			if kind := answerRequest(listener); kind != "" {
-				return "shutdown " + kind, "the program asked for " + kind
+				return shutdownRecord(kind), "the program asked for " + kind
 			}
 		} else if ev != 0 {
 			pollFDs[0].Fd = -1 // POLLHUP: no process left under the filter
@@ -204,7 +217,7 @@ func endRun(c *config, rec string) {
 		if !s.readOnly {
 			if err := syncShare(sharesDir + "/" + s.tag); err != 0 {
 				warnErr("write back", sharesDir+"/"+s.tag, err)
-				writeStatus(c, "writeback "+s.tag+" "+itoa(int64(err))+" "+err.Error())
+				writeStatus(c, writebackRecord(s.tag, err))
 			}
 		}
 	}
