@@ -82,10 +82,16 @@ func TestChrootvmEnds(t *testing.T) {
 }
 
 // TestChrootvmQemuKilled kills qemu while the program runs, with SIGTERM
-// (which qemu handles: it exits 0) and with SIGKILL: not "did not boot".
+// (which qemu handles: it exits 0) and with SIGKILL, and then the
+// --mount share's virtiofsd with SIGTERM: not "did not boot", and the
+// daemon that died is named (not every daemon as "exited: <nil>").
 func TestChrootvmQemuKilled(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		t.Run(strconv.Itoa(int(sig)), func(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL, 0} {
+		name := "qemu-" + strconv.Itoa(int(sig))
+		if sig == 0 {
+			name = "virtiofsd"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			p, k := need(t, "6.12")
 			bin := buildTool(t, p, "chrootvm")
@@ -93,7 +99,8 @@ func TestChrootvmQemuKilled(t *testing.T) {
 			defer func() { <-bootSlots }()
 			ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, append(chrootvmArgs(k), k.guest.rootfs, "/bin/sh", "-c", "echo running; sleep 100")...)
+			share := t.TempDir()
+			cmd := exec.CommandContext(ctx, bin, append(chrootvmArgs(k), "--mount", "work", share, k.guest.rootfs, "/bin/sh", "-c", "echo running; sleep 100")...)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -108,21 +115,55 @@ func TestChrootvmQemuKilled(t *testing.T) {
 				cmd.Wait()
 				t.Fatalf("the program's first line %q, want running\nstderr:\n%s", line, stderr.Bytes())
 			}
-			qemu := childNamed(cmd.Process.Pid, "qemu-system")
-			if qemu == 0 {
-				t.Fatalf("no qemu among chrootvm's children")
+			victim, want := childNamed(cmd.Process.Pid, "qemu-system"), "signal "+strconv.Itoa(int(sig))
+			if sig == 0 {
+				// The second daemon: the --mount share's.
+				victim, sig, want = nthDaemon(cmd.Process.Pid, 1), syscall.SIGTERM, "virtiofsd for work ("+share+") exited first"
 			}
-			syscall.Kill(qemu, sig)
+			if victim == 0 {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("no process to kill among chrootvm's children")
+			}
+			syscall.Kill(victim, sig)
 			err = cmd.Wait()
 			code := -1
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
 			}
-			if code != 118 || !strings.Contains(stderr.String(), "the guest died while the program ran") || !strings.Contains(stderr.String(), "signal "+strconv.Itoa(int(sig))) {
-				t.Errorf("exit status %d (%v), want 118 naming signal %d\nstderr:\n%s", code, err, sig, stderr.Bytes())
+			if code != 118 || !strings.Contains(stderr.String(), "the guest died while the program ran") || !strings.Contains(stderr.String(), want) {
+				t.Errorf("exit status %d (%v), want 118 saying %q\nstderr:\n%s", code, err, want, stderr.Bytes())
 			}
 		})
 	}
+}
+
+// nthDaemon returns the pid of the n-th (from 0) virtiofsd that descends
+// from pid, in the order the daemons started (pids rise), or 0.
+func nthDaemon(pid, n int) int {
+	var found []int
+	var walk func(int)
+	walk = func(p int) {
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm")
+		if strings.HasPrefix(string(comm), "virtiofsd") {
+			found = append(found, p)
+			return
+		}
+		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(p) + "/task/*/children")
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			for _, c := range strings.Fields(string(b)) {
+				child, _ := strconv.Atoi(c)
+				walk(child)
+			}
+		}
+	}
+	walk(pid)
+	slices.Sort(found)
+	if n < len(found) {
+		return found[n]
+	}
+	return 0
 }
 
 // childNamed returns the pid of a child of pid whose command starts with
