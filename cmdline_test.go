@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
@@ -297,5 +298,32 @@ func TestReadArgv(t *testing.T) {
 	argvPath = dir // a directory: read fails with EISDIR
 	if err := readArgv(c); err == nil || err.Error() != "read "+dir+": is a directory" {
 		t.Errorf("readArgv(directory) = %v, want a read error naming it", err)
+	}
+}
+
+// TestSplitCmdlineShared checks splitCmdline against the table that
+// tools/internal/vm's SplitCmdline is checked against too.
+func TestSplitCmdlineShared(t *testing.T) {
+	b, err := os.ReadFile("testdata/cmdline-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table struct {
+		Cases []struct {
+			In          string
+			Words, Rest []string
+		}
+	}
+	if err := json.Unmarshal(b, &table); err != nil {
+		t.Fatalf("testdata/cmdline-words.json: %v", err)
+	}
+	if len(table.Cases) < 10 {
+		t.Fatalf("testdata/cmdline-words.json has %d cases", len(table.Cases))
+	}
+	for _, tt := range table.Cases {
+		words, rest := splitCmdline(tt.In)
+		if !reflect.DeepEqual(words, tt.Words) || !reflect.DeepEqual(rest, tt.Rest) {
+			t.Errorf("splitCmdline(%q) = %q, %q, want %q, %q", tt.In, words, rest, tt.Words, tt.Rest)
+		}
 	}
 }

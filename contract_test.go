@@ -28,7 +28,20 @@ type contract struct {
 		Record string
 	}
 	NotRecords []string
-	Argv       struct {
+	Lines      struct {
+		Start     string
+		Shutdown  []string
+		Writeback struct {
+			Tag    string
+			Errno  unix.Errno
+			Record string
+		}
+		OOM struct {
+			N      int
+			Record string
+		}
+	}
+	Argv struct {
 		Path  string
 		Cases []struct {
 			Argv []string
@@ -100,6 +113,28 @@ func TestContractRecords(t *testing.T) {
 	n, _ := unix.Read(p[0], b)
 	if got, want := string(b[:n]), "fatal two lines\n"; got != want {
 		t.Errorf("writeStatus wrote %q, want %q", got, want)
+	}
+}
+
+// TestContractLines checks the lines /init writes besides the end.
+func TestContractLines(t *testing.T) {
+	l := readContract(t).Lines
+	if startRecord != l.Start {
+		t.Errorf("startRecord = %q, want %q", startRecord, l.Start)
+	}
+	for _, kind := range []string{"poweroff", "halt", "reboot"} {
+		if got := shutdownRecord(kind); !slices.Contains(l.Shutdown, got) {
+			t.Errorf("shutdownRecord(%q) = %q, not one of %q", kind, got, l.Shutdown)
+		}
+	}
+	if len(l.Shutdown) != 3 {
+		t.Errorf("the contract has %d shutdown records, /init writes 3", len(l.Shutdown))
+	}
+	if got := writebackRecord(l.Writeback.Tag, l.Writeback.Errno); got != l.Writeback.Record {
+		t.Errorf("writebackRecord = %q, want %q", got, l.Writeback.Record)
+	}
+	if got := oomRecord(l.OOM.N); got != l.OOM.Record {
+		t.Errorf("oomRecord = %q, want %q", got, l.OOM.Record)
 	}
 }
 

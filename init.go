@@ -118,8 +118,16 @@ func fatal(c *config, err error) {
 }
 
 // shutdown powers off, reboots or halts (cmd) the machine. It never
-// returns.
+// returns. The reboot(2) runs on a thread of its own: in a supervised
+// run the thread /init runs on carries the filter of shutdown requests
+// (requests.go), under which the call would wait for /init itself.
 func shutdown(cmd int) {
+	go reboot(cmd)
+	select {}
+}
+
+// reboot drains the console, syncs and ends the machine as cmd says.
+func reboot(cmd int) {
 	// Let the serial line drain, then flush the page cache of any
 	// writable share.
 	sys(unix.SYS_IOCTL, 1, unix.TCSBRK, 1, 0, 0) // TCSBRK with 1 is tcdrain(3)

@@ -155,10 +155,10 @@ func portTTY(name string, flags int) (string, int, error) {
 var pollFD unix.PollFd
 
 // writeStatus writes the status record rec as one line on the status
-// port, if it is open, and closes it. A write blocks while the host side
-// is closed (virtio_console.c: will_write_block), so /init first waits,
-// up to rd.timeout, until the port takes data; a host that has gone gets
-// no record.
+// port, if it is open. A write blocks while the host side is closed
+// (virtio_console.c: will_write_block), so /init first waits, up to
+// rd.timeout, until the port takes data; a host that has gone gets no
+// record, and the port is closed.
 func writeStatus(c *config, rec string) {
 	if statusFD <= 0 {
 		return
@@ -175,9 +175,9 @@ func writeStatus(c *config, rec string) {
 	n, _, err := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pollFD)), 1, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
 	if err == 0 && n == 1 && pollFD.Revents&unix.POLLOUT != 0 {
 		write(statusFD, string(b))
-	} else {
-		warn("no status record: the host does not read " + ports[0].name)
+		return
 	}
+	warn("no status record: the host does not read " + ports[0].name)
 	closeFD(statusFD)
 	statusFD = 0
 }

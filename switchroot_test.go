@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if scenario := os.Getenv(superviseEnv); scenario != "" {
 		superviseChild(scenario) // never returns
 	}
+	if ask := os.Getenv(askEnv); ask != "" {
+		os.Exit(askChild(ask))
+	}
 	os.Exit(m.Run())
 }
 

@@ -141,7 +141,7 @@ done
 exit 7`
 			args := []string{"x\ny", `"q'`, "", "--", "init=/bad", "\xff\xfe"}
 			r := bootSupervised(t, k, superviseBoot{mode: "ports", argv: append([]string{"/bin/sh", "-c", script, "sh"}, args...), stdin: stdin})
-			r.expectStatus(t, "exit 7\n")
+			r.expectStatus(t, "start\nexit 7\n")
 			if want := string(stdin) + strings.Join(args, "|") + "|"; r.stdout != want {
 				t.Errorf("stdout: %d bytes, want %d (stdin, then the arguments); tail %q", len(r.stdout), len(want), tail(r.stdout))
 			}
@@ -155,7 +155,7 @@ exit 7`
 		// A program that kills itself: as PID 1 the kernel would ignore it.
 		{"ports-signal", allKernels, func(t *testing.T, k kernel) {
 			r := bootSupervised(t, k, superviseBoot{mode: "ports", argv: []string{"/bin/sh", "-c", "kill -9 $$"}})
-			r.expectStatus(t, "signal 9\n")
+			r.expectStatus(t, "start\nsignal 9\n")
 		}},
 		{"exec-enoent", allKernels, func(t *testing.T, k kernel) {
 			r := bootSupervised(t, k, superviseBoot{mode: "ports", argv: []string{"/bin/missing"}})
@@ -198,7 +198,7 @@ exit 7`
 [ "$sid" = "$pid" ] && [ "$tty" != 0 ] && [ -t 0 ] && [ -t 1 ] && echo "ctty $(readlink /proc/self/fd/0)"
 read line; echo "got $line"; exit 5`
 			r := bootSupervised(t, k, superviseBoot{mode: "tty", argv: []string{"/bin/sh", "-c", script}, stdin: []byte("typed\n")})
-			r.expectStatus(t, "exit 5\n")
+			r.expectStatus(t, "start\nexit 5\n")
 			if !strings.Contains(r.tty, "ctty /dev/hvc0") || !strings.Contains(r.tty, "got typed") {
 				t.Errorf("tty output %q, want the controlling terminal /dev/hvc0 and the line typed", r.tty)
 			}

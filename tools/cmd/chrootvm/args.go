@@ -73,6 +73,9 @@ var flags = map[string]cli.Option[*options]{
 		if !vm.ValidMemory(v[0]) {
 			return cli.Usagef("--memory %q: want a size like 512M or 2G", v[0])
 		}
+		if memoryBytes(v[0]) < minMemory {
+			return cli.Usagef("--memory %s: too little for the kernel, its initrd and a program (at least 128M; with less, Debian's kernels stop before they print a word)", v[0])
+		}
 		o.memory = v[0]
 		return nil
 	}},
@@ -146,6 +149,11 @@ func parseArgs(args []string) (*options, error) {
 	o.rootfs = operands[0]
 	if len(operands) > 1 {
 		o.program = operands[1]
+		if o.program == "" {
+			// Not the default /bin/sh: an empty name is a mistake
+			// (an unset variable), as for chroot(1).
+			return nil, cli.Usagef("PROGRAM is empty")
+		}
 	}
 	if len(operands) > 2 {
 		o.args = operands[2:]
@@ -208,4 +216,25 @@ func parseTimeout(s string) (time.Duration, error) {
 		return 0, cli.Usagef("--timeout %q: want a positive duration", s)
 	}
 	return d, nil
+}
+
+// minMemory is the least --memory chrootvm takes: Debian's 6.12 on
+// microvm with chrootvm's initrd reached the program with 96M and
+// rebooted silently, early in its setup, with 64M.
+const minMemory = 128 << 20
+
+// memoryBytes is a size of vm.ValidMemory's syntax in bytes: a number of
+// mebibytes, or a number with a K, M, G or T suffix.
+func memoryBytes(s string) int64 {
+	shift := map[byte]uint{'k': 10, 'm': 20, 'g': 30, 't': 40}[s[len(s)-1]|0x20]
+	if shift != 0 {
+		s = s[:len(s)-1]
+	} else {
+		shift = 20
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > 1<<(63-shift) {
+		return math.MaxInt64
+	}
+	return n << shift
 }

@@ -64,6 +64,12 @@ func TestParseArgsErrors(t *testing.T) {
 	}{
 		{nil, "no ROOTFS"},
 		{[]string{"--debug"}, "no ROOTFS"},
+		{[]string{"/root", ""}, "PROGRAM is empty"},
+		{[]string{"--memory", "1k", "/root"}, "too little"},
+		{[]string{"--memory", "64M", "/root"}, "too little"},
+		{[]string{"--memory", "131071k", "/root"}, "too little"},
+		{[]string{"--memory", "100", "/root"}, "too little"},
+		{[]string{"--debug", "/root", "", "x"}, "PROGRAM is empty"},
 		{[]string{"--frob", "r"}, "unknown option --frob"},
 		{[]string{"--kernel"}, "--kernel needs 1 value"},
 		{[]string{"--overlay=", "r"}, `--overlay: overlay size "": want a number of bytes`},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 
 	"virtinit/tools/internal/cli"
@@ -19,7 +20,8 @@ import (
 // /init.argv, which carries any byte at any length. rd.supervise makes
 // /init run the program as its child, report its end on the status port
 // and power off; panic=-1 and -no-reboot end the VM at once should the
-// kernel panic instead. A failure of /init powers off (its default
+// kernel panic instead (and on x86_64 the pvpanic device, should the
+// program have set the panic timeout to 0). A failure of /init powers off (its default
 // rd.emergency), and the missing status record says what happened.
 // --debug shows the kernel's and /init's messages.
 //
@@ -56,18 +58,23 @@ func checkAppend(a string) error {
 	if strings.ContainsAny(a, "\n\x00") {
 		return cli.Usagef("--append %q contains a newline or a NUL byte", a)
 	}
-	// The VM ends when qemu exits: a guest that halts, or a kernel that
-	// waits forever after a panic, would keep it running until --timeout.
-	for _, w := range strings.Fields(a) {
-		if w == contract.WordEmergency+"=halt" || w == "panic=0" {
-			return cli.Usagef("--append %s: the guest would stay halted, and chrootvm waits for the VM to end (use rd.emergency=poweroff or reboot)", w)
-		}
+	// The words as the kernel and /init read them: quotes removed
+	// (panic="0", "rd.supervise=console"), numbers parsed (panic=00).
+	words, _ := contract.SplitCmdline(a)
+	for _, w := range words {
+		key, val, _ := strings.Cut(w, "=")
+		switch key {
+		// The VM ends when qemu exits: a guest that halts, or a
+		// kernel that waits forever after a panic, would keep it
+		// running until --timeout.
+		case contract.WordEmergency, "panic":
+			if key == contract.WordEmergency && val == "halt" || key == "panic" && kernelInt(val) == 0 {
+				return cli.Usagef("--append %s: the guest would stay halted, and chrootvm waits for the VM to end (use rd.emergency=poweroff or reboot)", w)
+			}
 		// chrootvm chooses these itself: another rd.supervise mode
 		// would take the program's stdio and status record off the
 		// ports chrootvm reads, and rd.overlay needs the overlay
 		// module that only --overlay puts into the initrd.
-		key, _, _ := strings.Cut(w, "=")
-		switch key {
 		case contract.WordSupervise:
 			return cli.Usagef("--append %s: chrootvm chooses rd.supervise itself (ports, or tty when stdin and stdout are terminals)", w)
 		case contract.WordOverlay:
@@ -84,4 +91,16 @@ func mountsOf(shares []vm.Share) []contract.Mount {
 		m = append(m, contract.Mount{Tag: s.Tag, ReadOnly: s.ReadOnly})
 	}
 	return m
+}
+
+// kernelInt reads an integer parameter as the kernel does (kstrtoint with
+// base 0, lib/kstrtox.c: a sign, 0x for hexadecimal, a leading 0 for
+// octal, one trailing newline); -1 for what it would not take (the
+// parameter is then ignored).
+func kernelInt(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSuffix(s, "\n"), "+"), 0, 32)
+	if err != nil || strings.Contains(s, "_") {
+		return -1
+	}
+	return n
 }

@@ -62,6 +62,20 @@ func TestCheckAppend(t *testing.T) {
 		{"rd.overlay", "use --overlay"},
 		{"rd.overlay=16m", "use --overlay"},
 		{"rd.supervisor=1 rd.overlays", ""},
+		// Spellings the kernel and /init read the same.
+		{"panic=00", "stay halted"},
+		{"panic=0x0", "stay halted"},
+		{"panic=+0", "stay halted"},
+		{"panic=-0", "stay halted"},
+		{`panic="0"`, "stay halted"},
+		{`"panic=0"`, "stay halted"},
+		{`rd.emergency="halt"`, "stay halted"},
+		{`"rd.emergency=halt"`, "stay halted"},
+		{`"rd.supervise=console"`, "chooses rd.supervise itself"},
+		{`rd.supervise="tty"`, "chooses rd.supervise itself"},
+		{`"rd.overlay"`, "use --overlay"},
+		{"panic=010 panic=-1 panic=x panic", ""},
+		{"-- panic=0", ""},
 	}
 	for _, tt := range tests {
 		err := checkAppend(tt.in)

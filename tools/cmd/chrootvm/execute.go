@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -34,7 +36,7 @@ type execution struct {
 func (e *execution) execute(ctx context.Context) outcome {
 	dir, err := makeTempDir(os.TempDir())
 	if err != nil {
-		return outcome{err: err}
+		return outcome{err: fmt.Errorf("temporary directory in %s (TMPDIR): %w", os.TempDir(), err)}
 	}
 	defer dir.remove()
 	initrdPath := filepath.Join(dir.path, "initrd")
@@ -57,12 +59,25 @@ func (e *execution) execute(ctx context.Context) outcome {
 	if ctx.Err() != nil {
 		return outcome{stop: context.Cause(ctx)}
 	}
-	if err != nil {
+	var out outcome
+	out.record, out.recorded = contract.ParseRecord(status.Bytes())
+	switch {
+	case res != nil && res.TimedOut:
+		out.timedOut = true
+	case out.record.Started && !out.recorded:
+		// Not a failed boot, whatever qemu's exit: the program ran.
+		out.died = diedHow(res, err)
+		if err != nil {
+			e.debugf("%v", err)
+		}
+	case err != nil:
 		return outcome{err: err}
 	}
-	out := outcome{timedOut: res.TimedOut}
-	out.record, out.recorded = contract.ParseRecord(status.Bytes())
-	e.report(out, status.Bytes(), res.Output)
+	var output []byte
+	if res != nil {
+		output = res.Output
+	}
+	e.report(out, status.Bytes(), output)
 	return out
 }
 
@@ -131,6 +146,7 @@ func (e *execution) vmConfig(initrdPath, tempDir string, ports []vm.Port, consol
 		Virtiofsd:    p.virtiofsd,
 		Memory:       o.memory,
 		Tune:         !o.noTune,
+		PanicDevice:  p.panicDevice,
 		Icount:       o.icount,
 		CPUs:         o.cpus,
 		NoReboot:     true,
@@ -151,9 +167,18 @@ func (e *execution) vmConfig(initrdPath, tempDir string, ports []vm.Port, consol
 // program. The console is only shown, to explain a failed boot.
 func (e *execution) report(out outcome, statusPort, console []byte) {
 	rec := out.record
+	if rec.OOMKills > 0 {
+		e.errorf("the guest's kernel ran out of memory and killed %d process(es) while the program ran (--memory gives it more)", rec.OOMKills)
+	}
+	for _, l := range rec.Lost {
+		tag, why, _ := strings.Cut(l, ": ")
+		e.errorf("data the program wrote to %s was lost: the guest could not write it back (%s)", sharePath(tag, e.p.shares), why)
+	}
 	switch {
 	case out.timedOut:
 		e.errorf("timed out after %v", e.o.timeout)
+	case out.died != "":
+		e.errorf("the guest died while the program ran: %s", out.died)
 	case !out.recorded:
 		e.errorf("the guest did not boot to the program (it ended without a status record)")
 		if len(statusPort) > 0 {
@@ -165,6 +190,8 @@ func (e *execution) report(out outcome, statusPort, console []byte) {
 		if !e.o.debug {
 			e.errorf("--debug shows the whole console")
 		}
+	case rec.Kind == contract.RecordShutdown:
+		e.debugf("the program asked the guest to %s", rec.Text)
 	case rec.Kind == contract.RecordExit:
 		e.debugf("the program exited with status %d", rec.N)
 	case rec.Kind == contract.RecordSignal:

@@ -53,7 +53,8 @@ Options:
   --transport mmio|pci  the virtiofs devices' bus (default: mmio where the
                         kernel has virtio_mmio, else pci); on x86_64, mmio
                         means microvm and pci q35
-  --memory SIZE         guest memory, e.g. 512M or 2G (default 1G)
+  --memory SIZE         guest memory, e.g. 512M or 2G (default 1G; at least
+                        128M)
   --cpus N              virtual CPUs (default 1)
   --timeout DURATION    stop the VM after DURATION (90s, 5m, or seconds)
                         and exit with status 124
@@ -61,7 +62,9 @@ Options:
                         an unbalanced double quote, rd.emergency=halt and
                         panic=0 are refused (the VM would never end), and
                         so are rd.supervise (chrootvm's own) and
-                        rd.overlay (use --overlay)
+                        rd.overlay (use --overlay), in every spelling the
+                        kernel reads the same (panic="0", panic=00,
+                        "rd.supervise=tty")
   --init FILE           the /init binary, built for the guest's architecture
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit
@@ -111,10 +114,11 @@ Read-only: ROOTFS and every --mount-ro share are mounted read-only in the
 guest (ROOTFS under the writable overlay of --overlay, whose writes stay
 in the guest's memory). The Rust virtiofsd also serves them with
 --readonly, so the host refuses writes even when the guest remounts them
-read-write. The C virtiofsd has no such option: there only the guest's
-mount flag protects them, and a guest that remounts read-write can write
-to the host's directory. --debug names the daemon, its dialect and
-read-only mode.
+read-write; the C virtiofsd, which has no such option, serves them from a
+read-only bind mount in a mount namespace of its own, to the same effect.
+--debug names the daemon, its dialect and read-only mode. With the C
+virtiofsd a directory whose path holds a comma or a backslash cannot be
+shared (its option parser would change the path): use the Rust one.
 
 PROGRAM and ARGS may hold any bytes but NUL (quotes, newlines, "--",
 empty strings, non-UTF-8), 128 KiB and more: they travel in a file of the
@@ -142,11 +146,22 @@ at exit; those of a chrootvm killed by SIGKILL are removed by the next
 run.
 
 Exit status:
-  the program's own exit status; 128+N when a signal N killed it
+  the program's own exit status; 128+N when a signal N killed it (137
+  with a message when the guest's kernel ran out of memory and killed it)
+  0    PROGRAM (or a process it started) asked for a shutdown before it
+       ended: poweroff, halt or reboot, with -f or as a signal to PID 1;
+       the guest then stops the rest and syncs, as at any end
   2    bad arguments
+  117  data PROGRAM wrote to a --mount share could not be written back
+       to the host (its disk full, say): the share is named. Seen with
+       the Rust virtiofsd only: the C one reports such a write as a
+       short one, which the guest takes for success
+  118  the guest died while PROGRAM ran, without /init's word: the kernel
+       panicked, qemu was killed, or the kernel powered off by itself
+       (the reason is printed)
   119  the guest did not boot to the program (/init failed, the kernel
        panicked, or the guest ended without a word: the reason is printed)
-  120  ROOTFS or a directory to share is missing
+  120  ROOTFS or a directory to share is missing, or cannot be read
   121  no kernel: none found in ROOTFS, --kernel or --modules missing,
        --kernel is not a kernel image, or the module tree lacks a module
        the initrd needs (virtiofs, its transport, virtio_console, overlay,
@@ -154,7 +169,9 @@ Exit status:
   122  qemu not found
   123  virtiofsd not found
   124  --timeout expired
-  125  chrootvm failed otherwise
+  125  chrootvm failed otherwise (among others: the C virtiofsd without
+       root, whose sandboxes need it; the Rust one runs as any user:
+       --virtiofsd PATH or $VIRTIOFSD)
   126  PROGRAM could not be run (in the guest: the error is printed)
   127  PROGRAM not found (in ROOTFS or its share, or by the guest)
   129, 130, 143  chrootvm was interrupted (SIGHUP, SIGINT, SIGTERM)

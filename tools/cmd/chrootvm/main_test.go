@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/testenv"
 	"virtinit/tools/internal/vm"
 )
@@ -291,3 +292,42 @@ func TestPipeWriter(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestDirProblemUnreadable: a directory this user cannot read is said so
+// (120), not found missing later in the guest.
+func TestDirProblemUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every directory: run as another user to test this")
+	}
+	dir := filepath.Join(t.TempDir(), "closed")
+	if err := os.Mkdir(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	if got := dirProblem(dir); !strings.Contains(got, "cannot be read: permission denied") {
+		t.Errorf("dirProblem(a mode 000 directory) = %q, want it cannot be read", got)
+	}
+	if got := dirProblem(t.TempDir()); got != "" {
+		t.Errorf("dirProblem(a readable directory) = %q, want none", got)
+	}
+}
+
+// TestPanicDevice reads the real module trees: Debian's x86_64 kernels
+// have pvpanic_mmio as a module, arm64's 6.1 has no pvpanic at all.
+func TestPanicDevice(t *testing.T) {
+	want := map[string]string{"6.1": "pvpanic_mmio", "6.12": "pvpanic_mmio", "arm64-6.1": ""}
+	for _, name := range testenv.KernelNames() {
+		k := testenv.NeedKernel(t, name)
+		tree, err := initrd.ReadTree(k.Modules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, module := panicDevice(k.Arch, tree)
+		if dev != (want[name] != "") || module != want[name] {
+			t.Errorf("panicDevice(%s, %s) = %v, %q; want the device with module %q", k.Arch, name, dev, module, want[name])
+		}
+	}
+	if dev, module := panicDevice("x86_64", nil); dev || module != "" {
+		t.Errorf("panicDevice without a module tree = %v, %q; want none", dev, module)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/contract"
@@ -33,8 +34,10 @@ type plan struct {
 	mode      string     // rd.supervise: contract.ModePorts, or ModeTTY on a terminal
 	line      string     // the kernel command line
 	initrd    initrd.Options
-	warnings  []string // said whatever the run's end
-	notes     []string // what --debug shows of the decisions
+	// panicDevice gives the guest qemu's pvpanic device (panicDevice).
+	panicDevice bool
+	warnings    []string // said whatever the run's end
+	notes       []string // what --debug shows of the decisions
 }
 
 // terminal is what makePlan needs to know of chrootvm's stdio: whether
@@ -89,6 +92,11 @@ func makePlan(o *options, term terminal) (*plan, error) {
 		return p, err
 	}
 	p.initrd = initrdOptions(o, p.tree, p.transport, initBin, append([]string{program}, o.args...))
+	var panicModule string
+	p.panicDevice, panicModule = panicDevice(p.arch.Name, p.tree)
+	if panicModule != "" {
+		p.initrd.Modules = append(p.initrd.Modules, panicModule)
+	}
 	return p, nil
 }
 
@@ -139,8 +147,13 @@ func (p *plan) findPrograms(o *options) error {
 	switch {
 	case err != nil && o.virtiofsd != "":
 		return fmt.Errorf("--virtiofsd %s: %w", o.virtiofsd, err)
-	case err != nil:
+	case errors.Is(err, vm.ErrNoVirtiofsd):
 		return fmt.Errorf("%w (install virtiofsd, or qemu-system-common on Debian 12)", err)
+	case err != nil && os.Geteuid() != 0:
+		// It is there, but did not say what it is.
+		return fmt.Errorf("%w (qemu's C virtiofsd, Debian 12's, needs root; the Rust virtiofsd does not: --virtiofsd PATH or $%s)", err, vm.VirtiofsdEnv)
+	case err != nil:
+		return err
 	}
 	p.notes = append(p.notes, fmt.Sprintf("virtiofsd %s", p.virtiofsd))
 	return nil
@@ -169,6 +182,22 @@ func initrdOptions(o *options, tree *initrd.Tree, transport, initBin string, arg
 		opts.Modules = append(opts.Modules, initrd.NetModule)
 	}
 	return opts
+}
+
+// panicDevice says whether the guest gets qemu's pvpanic device, and the
+// module the initrd needs for it (or ""): a kernel panic must end the VM
+// even when the program set panic=0, and the device does where the
+// kernel has its driver (Debian: the module pvpanic_mmio on x86_64; none
+// in arm64's 6.1). A kernel without a module tree is not asked.
+func panicDevice(arch string, tree *initrd.Tree) (bool, string) {
+	if arch != "x86_64" || tree == nil {
+		return false, ""
+	}
+	builtin, loadable := tree.Available("pvpanic_mmio")
+	if loadable {
+		return true, "pvpanic_mmio"
+	}
+	return builtin, ""
 }
 
 // planKernel finds the kernel and its modules.
@@ -258,6 +287,12 @@ func dirProblem(path string) string {
 		return err.Error()
 	case !fi.IsDir():
 		return "is not a directory"
+	}
+	// The daemon runs as this user (the Rust one without root): a
+	// directory it cannot read or enter would fail in the guest as a
+	// program "not found".
+	if err := syscall.Access(path, 5); err != nil { // R_OK|X_OK
+		return "cannot be read: " + err.Error()
 	}
 	return ""
 }

@@ -148,6 +148,9 @@ func TestHelpStatuses(t *testing.T) {
 		{},
 		rec("exec 2 exec /x: no such file or directory"), rec("exec 13 exec /x: permission denied"),
 		rec("fatal mount: no such device"),
+		rec("start\nshutdown poweroff"),
+		rec("start\nwriteback out 28 no space left on device\nexit 0"),
+		{record: contract.Record{Started: true}},
 	}
 	var help bytes.Buffer
 	run([]string{"--help"}, nil, &help, &help)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"syscall"
 
@@ -17,6 +19,8 @@ import (
 // holds the two together).
 const (
 	exitUsage         = cli.ExitUsage // bad arguments
+	exitLost          = 117           // data the program wrote did not reach a share
+	exitGuestDied     = 118           // the guest ended while the program ran, without /init's word
 	exitNoBoot        = 119           // the guest did not boot to the program
 	exitNoRootfs      = 120           // ROOTFS or a --mount directory is missing
 	exitNoKernel      = 121           // no kernel found, or --kernel/--modules missing
@@ -74,6 +78,9 @@ type outcome struct {
 	timedOut bool            // --timeout stopped the VM
 	record   contract.Record // the guest's status record, when recorded
 	recorded bool
+	// died says what ended the guest after the program started without
+	// /init's end record (record.Started): a panic, qemu's death.
+	died string
 }
 
 // exitStatus is chrootvm's exit status for an outcome, the only place
@@ -82,8 +89,10 @@ type outcome struct {
 // chrootvm's own failure by its kind, the timeout, and last the guest's
 // record, as chroot(1) and a shell report the same ends: the program's
 // status, 128+N for a signal, 127 when the program was not found and 126
-// when it could not be run, and exitNoBoot when the guest never reached
-// the program.
+// when it could not be run; 0 for a shutdown the program asked for;
+// exitLost when data did not reach a share; exitGuestDied when the guest
+// ended after the program started without /init's word, and exitNoBoot
+// when it never reached the program.
 func exitStatus(o outcome) int {
 	var sig interrupted
 	switch {
@@ -102,11 +111,17 @@ func exitStatus(o outcome) int {
 		return exitFailed
 	case o.timedOut:
 		return exitTimeout
+	case !o.recorded && o.record.Started:
+		return exitGuestDied
 	case !o.recorded:
 		return exitNoBoot
 	}
 	r := o.record
 	switch {
+	case len(r.Lost) > 0:
+		return exitLost
+	case r.Kind == contract.RecordShutdown:
+		return 0 // the program asked for it
 	case r.Kind == contract.RecordExit:
 		return r.N
 	case r.Kind == contract.RecordSignal:
@@ -134,4 +149,43 @@ func bootLines(console []byte) []string {
 		lines = lines[len(lines)-10:]
 	}
 	return lines
+}
+
+// diedHow tells what ended a guest whose program had started, when
+// /init did not: the kernel's panic, qemu's death or its own word. The
+// console and qemu's messages are shown, never used to decide.
+func diedHow(res *vm.Result, err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("qemu was killed by signal %d (%v)", int(ws.Signal()), ws.Signal())
+		}
+	}
+	if res != nil {
+		for _, l := range bootLines(res.Output) {
+			if strings.Contains(l, "Kernel panic") {
+				return "the kernel panicked: " + strings.TrimSpace(l)
+			}
+		}
+		if res.Panicked {
+			return "the kernel panicked (--debug shows the console)"
+		}
+		if strings.Contains(res.QemuSaid, "terminating on signal") {
+			return "qemu: " + res.QemuSaid
+		}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "the guest powered off or rebooted without /init (the kernel's own power-off, or sysrq)"
+}
+
+// sharePath names the share of tag for the user: its host directory.
+func sharePath(tag string, shares []vm.Share) string {
+	for _, m := range shares {
+		if m.Tag == tag {
+			return fmt.Sprintf("%s (tag %s)", m.Path, tag)
+		}
+	}
+	return "tag " + tag
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,9 +47,29 @@ func TestRecordStatus(t *testing.T) {
 		{"exec x text\n", exitNoBoot, "", ""},
 		{"exec 0 text\n", exitNoBoot, "", ""},
 		{"reboot: Power down\n", exitNoBoot, "", ""},
+		// The program started: its end, a shutdown it asked for, data
+		// lost; or no end at all, which is no failed boot.
+		{"start\nexit 4\n", 4, "exit", ""},
+		{"start\nshutdown poweroff\n", 0, "shutdown", "poweroff"},
+		{"start\nshutdown halt\n", 0, "shutdown", "halt"},
+		{"start\nshutdown reboot\n", 0, "shutdown", "reboot"},
+		{"start\nshutdown now\n", exitGuestDied, "", ""},
+		{"start\nwriteback out 28 no space left on device\nexit 0\n", exitLost, "exit", ""},
+		{"start\noom 1\nsignal 9\n", 137, "signal", ""},
+		{"start\noom 1\nwriteback out 28 no space left on device\nsignal 9\n", exitLost, "signal", ""},
+		{"start\noom x\nsignal 9\n", exitGuestDied, "", ""},
+		{"start\n", exitGuestDied, "", ""},
+		{"start\nexit 4", exitGuestDied, "", ""},
+		{"start\nexit 4\nexit 5\n", exitGuestDied, "", ""},
+		{"start\nstart\nexit 4\n", exitGuestDied, "", ""},
+		{"start", exitNoBoot, "", ""},
+		{"exit 4\nstart\n", exitNoBoot, "", ""},
 	}
 	for _, tt := range tests {
 		r, ok := contract.ParseRecord([]byte(tt.in))
+		if strings.Contains(tt.in, "oom 1") && ok && r.OOMKills != 1 {
+			t.Errorf("ParseRecord(%q) = %+v, want 1 OOM kill", tt.in, r)
+		}
 		status := exitStatus(outcome{record: r, recorded: ok})
 		if status != tt.status || r.Kind != tt.kind || r.Text != tt.text {
 			t.Errorf("ParseRecord(%q) = %+v, status %d; want kind %q, text %q, status %d", tt.in, r, status, tt.kind, tt.text, tt.status)
@@ -236,6 +257,13 @@ func TestHangupIgnored(t *testing.T) {
 		t.Skip("runs chrootvm")
 	}
 	args, env, _ := fakeParts(t, "1")
+	// The children must not inherit this process's disposition of
+	// SIGHUP: under nohup it is ignored, which a shell cannot undo and
+	// exec keeps. With a handler of its own here, exec gives them the
+	// default (execve(2)), and each case sets up its own.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for _, ignored := range []bool{true, false} {
 		trap := ""
 		if ignored {

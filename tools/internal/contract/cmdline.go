@@ -138,3 +138,55 @@ func QuoteWord(a string) (string, error) {
 func OsbuildWords() []string {
 	return []string{"quiet", "selinux=1", "enforcing=0", "rootfstype=virtiofs", WordRoot + "=" + RootTag, "ro"}
 }
+
+// SplitCmdline splits a kernel command line into words as the kernel
+// does (lib/cmdline.c, next_arg) and /init does after it: words are
+// separated by whitespace outside double quotes; a quote that opens the
+// word or its value (`"k=v"`, `k="v"`) and the one that closes the word
+// are removed. The words after the first lone "--" are init's arguments,
+// returned as rest. testdata/cmdline-words.json holds the rules, for
+// /init's tests and these.
+func SplitCmdline(s string) (words, rest []string) {
+	dashes := -1
+	for {
+		s = strings.TrimLeft(s, " \t\n\v\f\r")
+		if s == "" {
+			break
+		}
+		inQuote, i := false, 0
+		for ; i < len(s) && (inQuote || !strings.ContainsRune(" \t\n\v\f\r", rune(s[i]))); i++ {
+			if s[i] == '"' {
+				inQuote = !inQuote
+			}
+		}
+		w := unquoteWord(s[:i])
+		s = s[i:]
+		if w == "--" && dashes < 0 {
+			dashes = len(words)
+			continue
+		}
+		words = append(words, w)
+	}
+	switch dashes {
+	case -1:
+		return words, nil
+	case 0:
+		return nil, words
+	}
+	return words[:dashes:dashes], words[dashes:]
+}
+
+// unquoteWord removes the quotes the kernel removes from one word.
+func unquoteWord(w string) string {
+	quoted := false
+	if strings.HasPrefix(w, `"`) {
+		w, quoted = w[1:], true
+	}
+	if k, v, ok := strings.Cut(w, "="); ok && strings.HasPrefix(v, `"`) {
+		w, quoted = k+"="+v[1:], true
+	}
+	if quoted && strings.HasSuffix(w, `"`) {
+		w = w[:len(w)-1]
+	}
+	return w
+}

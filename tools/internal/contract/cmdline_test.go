@@ -1,6 +1,9 @@
 package contract
 
 import (
+	"encoding/json"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -71,6 +74,33 @@ func TestQuoteWord(t *testing.T) {
 	for _, tt := range tests {
 		if got, err := QuoteWord(tt.in); got != tt.want || err != nil {
 			t.Errorf("QuoteWord(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestSplitCmdline checks SplitCmdline against the table /init's
+// splitCmdline is checked against.
+func TestSplitCmdline(t *testing.T) {
+	b, err := os.ReadFile("../../../testdata/cmdline-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table struct {
+		Cases []struct {
+			In          string
+			Words, Rest []string
+		}
+	}
+	if err := json.Unmarshal(b, &table); err != nil {
+		t.Fatalf("testdata/cmdline-words.json: %v", err)
+	}
+	if len(table.Cases) < 10 {
+		t.Fatalf("testdata/cmdline-words.json has %d cases", len(table.Cases))
+	}
+	for _, tt := range table.Cases {
+		words, rest := SplitCmdline(tt.In)
+		if !reflect.DeepEqual(words, tt.Words) || !reflect.DeepEqual(rest, tt.Rest) {
+			t.Errorf("SplitCmdline(%q) = %q, %q, want %q, %q", tt.In, words, rest, tt.Words, tt.Rest)
 		}
 	}
 }

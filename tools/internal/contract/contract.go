@@ -73,6 +73,20 @@ const (
 	RecordSignal = "signal" // signal N: the signal that killed it
 	RecordExec   = "exec"   // exec ERRNO TEXT: it could not be started
 	RecordFatal  = "fatal"  // fatal TEXT: /init failed before the program ran
+	// RecordShutdown is shutdown poweroff|halt|reboot: the program asked
+	// for the machine's end before it ended (reboot(2), or a signal to
+	// PID 1 as busybox's commands send them).
+	RecordShutdown = "shutdown"
+)
+
+// The lines /init writes before the end record: RecordStart first, when
+// the program runs; then RecordWriteback TAG ERRNO TEXT for a share whose
+// data syncfs(2) could not write back, and RecordOOM N for the processes
+// the kernel's OOM killer killed while the program ran.
+const (
+	RecordStart     = "start"
+	RecordWriteback = "writeback"
+	RecordOOM       = "oom"
 )
 
 // Record is the one line /init writes on PortStatus when the program
@@ -80,21 +94,59 @@ const (
 type Record struct {
 	Kind string // RecordExit, RecordSignal, RecordExec or RecordFatal
 	N    int    // the status, the signal or the errno
-	Text string // exec's and fatal's message
+	Text string // exec's and fatal's message, shutdown's kind
+	// Started: the program ran (RecordStart), so a missing end is the
+	// guest's death, not a failed boot. Set whether or not the end was
+	// recorded.
+	Started  bool
+	Lost     []string // "TAG: TEXT" of each RecordWriteback line
+	OOMKills int      // the sum of the RecordOOM lines
 }
 
-// ParseRecord reads the status port's bytes: exactly one line
+// ParseRecord reads the status port's bytes: lines, each ended by a
+// newline,
 //
-//	exit N | signal N | exec ERRNO TEXT | fatal TEXT
+//	[start]
+//	[writeback TAG ERRNO TEXT | oom N]...
+//	exit N | signal N | exec ERRNO TEXT | fatal TEXT | shutdown poweroff|halt|reboot
 //
-// ended by a newline. ok is false for anything else: the guest ended
-// before it wrote a record, or wrote something /init does not write.
+// ok is false without a well-formed end: the guest ended before /init
+// wrote it, or the port carried what /init does not write. r.Started is
+// set even then.
 func ParseRecord(b []byte) (r Record, ok bool) {
-	line, ok := bytes.CutSuffix(b, []byte("\n"))
-	if !ok || bytes.IndexByte(line, '\n') >= 0 {
-		return Record{}, false
+	lines := strings.Split(string(b), "\n")
+	var pre Record
+	if len(lines) > 1 && lines[0] == RecordStart {
+		pre.Started, lines = true, lines[1:]
 	}
-	kind, rest, _ := strings.Cut(string(line), " ")
+	for ; len(lines) > 1; lines = lines[1:] {
+		kind, rest, _ := strings.Cut(lines[0], " ")
+		if kind == RecordWriteback {
+			tag, errno, _ := strings.Cut(rest, " ")
+			_, text, _ := strings.Cut(errno, " ")
+			pre.Lost = append(pre.Lost, tag+": "+text)
+			continue
+		}
+		if n, err := strconv.Atoi(rest); kind == RecordOOM && err == nil && n > 0 {
+			pre.OOMKills += n
+			continue
+		}
+		break
+	}
+	if len(lines) != 2 || lines[1] != "" {
+		return Record{Started: pre.Started}, false // no end, more than one, or a line not ended
+	}
+	r, ok = parseEnd(lines[0])
+	if !ok {
+		return Record{Started: pre.Started}, false
+	}
+	r.Started, r.Lost, r.OOMKills = pre.Started, pre.Lost, pre.OOMKills
+	return r, true
+}
+
+// parseEnd reads the line of an end record.
+func parseEnd(line string) (Record, bool) {
+	kind, rest, _ := strings.Cut(line, " ")
 	number := func(s string) (int, bool) {
 		n, err := strconv.Atoi(s)
 		return n, err == nil && strconv.Itoa(n) == s
@@ -115,6 +167,10 @@ func ParseRecord(b []byte) (r Record, ok bool) {
 		return Record{Kind: kind, N: n, Text: text}, true
 	case RecordFatal:
 		return Record{Kind: kind, Text: rest}, true
+	case RecordShutdown:
+		if rest == "poweroff" || rest == "halt" || rest == "reboot" {
+			return Record{Kind: kind, Text: rest}, true
+		}
 	}
 	return Record{}, false
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,16 @@ type table struct {
 		Record string
 	}
 	NotRecords []string
-	Argv       struct {
+	Lines      struct {
+		Start     string
+		Shutdown  []string
+		Writeback struct{ Tag, Record string }
+		OOM       struct {
+			N      int
+			Record string
+		}
+	}
+	Argv struct {
 		Path  string
 		Cases []struct {
 			Argv []string
@@ -66,6 +76,28 @@ func TestContractPorts(t *testing.T) {
 
 // TestContractRecords parses every record /init writes, and refuses
 // what it does not write.
+// TestContractLines reads a whole run's status port as /init writes it.
+func TestContractLines(t *testing.T) {
+	l := readTable(t).Lines
+	if RecordStart != l.Start {
+		t.Errorf("RecordStart = %q, want %q", RecordStart, l.Start)
+	}
+	for _, end := range l.Shutdown {
+		r, ok := ParseRecord([]byte(l.Start + "\n" + end + "\n"))
+		if !ok || !r.Started || r.Kind != RecordShutdown || RecordShutdown+" "+r.Text != end {
+			t.Errorf("ParseRecord of %q = %+v, %v, want a started run's shutdown", end, r, ok)
+		}
+	}
+	port := l.Start + "\n" + l.Writeback.Record + "\n" + l.OOM.Record + "\nexit 0\n"
+	r, ok := ParseRecord([]byte(port))
+	if !ok || !r.Started || r.Kind != RecordExit || len(r.Lost) != 1 || !strings.HasPrefix(r.Lost[0], l.Writeback.Tag+": ") || r.OOMKills != l.OOM.N {
+		t.Errorf("ParseRecord(%q) = %+v, %v, want the lost share %s and %d OOM kills", port, r, ok, l.Writeback.Tag, l.OOM.N)
+	}
+	if r, ok := ParseRecord([]byte(l.Start + "\n")); ok || !r.Started {
+		t.Errorf("ParseRecord of a start alone = %+v, %v, want no end but started", r, ok)
+	}
+}
+
 func TestContractRecords(t *testing.T) {
 	c := readTable(t)
 	for _, r := range c.Records {

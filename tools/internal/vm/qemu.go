@@ -2,7 +2,9 @@ package vm
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -172,6 +174,13 @@ func qemuArgs(c Config, p plan) []string {
 	}
 	a = append(a, "-append", joinLine(p.params, c.Append))
 	a = append(a, "-serial", "stdio")
+	if c.PanicDevice && c.Arch == "x86_64" {
+		// The kernel tells a panic to the device (drivers/misc/pvpanic,
+		// a panic notifier, before any panic= wait), and qemu then exits
+		// with status 1: a panicked guest ends the VM even when the
+		// guest set /proc/sys/kernel/panic to 0 (wait forever).
+		a = append(a, "-device", "pvpanic", "-action", "panic=exit-failure")
+	}
 	if c.NoReboot {
 		a = append(a, "-no-reboot")
 	}
@@ -212,12 +221,27 @@ func FindQemu(arch string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
+	// No PATH at all (env -i): where distributions install it.
+	for _, dir := range pathlessDirs() {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			return p, nil
+		}
+	}
 	if host, ok := cpuarch.Host(); ok && host.Name == a.Name {
 		if p, err := exec.LookPath("/usr/libexec/qemu-kvm"); err == nil {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%w: no %s on PATH", ErrNoQemu, name)
+}
+
+// pathlessDirs are the directories searched for a program when PATH is
+// empty or unset (env -i), as a shell would: none when PATH is set.
+func pathlessDirs() []string {
+	if os.Getenv("PATH") != "" {
+		return nil
+	}
+	return []string{"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"}
 }
 
 // shellQuote renders a command line a shell would read back the same way,

@@ -302,3 +302,20 @@ func TestNormalizeTerminalStdin(t *testing.T) {
 		t.Errorf("normalize with a pipe as Stdin = %v", err)
 	}
 }
+
+// TestFindQemuWithoutPath: with no PATH at all (env -i), qemu is looked
+// for where distributions install it.
+func TestFindQemuWithoutPath(t *testing.T) {
+	want := "/usr/bin/qemu-system-x86_64"
+	if _, err := os.Stat(want); err != nil {
+		t.Skipf("no %s here to find: %v", want, err)
+	}
+	t.Setenv("PATH", "")
+	if got, err := FindQemu("x86_64"); err != nil || got != want {
+		t.Errorf("FindQemu with PATH empty = %q, %v; want %s", got, err, want)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if got, err := FindQemu("x86_64"); err == nil {
+		t.Errorf("FindQemu with a PATH that lacks it = %q, want an error", got)
+	}
+}

@@ -33,9 +33,12 @@ type Virtiofsd struct {
 	// Rust: the Rust virtiofsd's dialect (--shared-dir); otherwise the
 	// C one that qemu shipped until 8.0 (-o source=).
 	Rust bool
-	// ReadOnly: it refuses writes to a read-only share itself (the Rust
-	// one's --readonly), even after the guest remounts the share
-	// read-write. Otherwise only the guest's read-only mount protects it.
+	// ReadOnly: the Rust one refuses writes to a read-only share itself
+	// (--readonly), even after the guest remounts the share read-write.
+	// Otherwise only the guest's read-only mount protects it. The C one
+	// has no such option: Run serves its read-only shares from a
+	// read-only bind mount in a mount namespace of the daemon's own
+	// (readOnlyBind), so the host refuses the writes there too.
 	ReadOnly bool
 	// Sandbox is the sandbox Run asks it for (see chooseSandbox).
 	Sandbox string
@@ -62,7 +65,7 @@ func (d dialect) String() string {
 	case d.rust:
 		return "Rust dialect, without --readonly: only the guest's mount protects a read-only share"
 	}
-	return "C dialect, no read-only option: only the guest's mount protects a read-only share"
+	return "C dialect, read-only shares served from a read-only bind mount"
 }
 
 // parseDialect tells the dialect from the text of virtiofsd --help.
@@ -197,9 +200,11 @@ func (d dialect) check(shares []Share) error {
 		return nil
 	}
 	for _, s := range shares {
-		// The C daemon splits -o values at commas (fuse_opt_parse).
-		if strings.ContainsRune(s.Path, ',') {
-			return fmt.Errorf("vm: share %s: the C virtiofsd cannot share a path containing a comma: %s", s.Tag, s.Path)
+		// The C daemon splits -o values at commas and unescapes
+		// backslashes (fuse_opt_parse): ".../root\x" would share
+		// ".../rootx".
+		if strings.ContainsAny(s.Path, ",\\") {
+			return fmt.Errorf("vm: share %s: the C virtiofsd cannot share a path containing a comma or a backslash (it would share another directory): %s; the Rust virtiofsd can", s.Tag, s.Path)
 		}
 	}
 	return nil
@@ -282,6 +287,7 @@ type daemon struct {
 	done   chan struct{} // closed when it has exited; err is set then
 	err    error
 	cancel context.CancelFunc // stops it (stopOnCancel)
+	first  bool               // it ended first, while the guest ran (watch)
 }
 
 // startDaemon starts a virtiofsd serving s on a Unix socket at sock. The
@@ -300,11 +306,14 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 		stderr: newTail(log.prefixed("virtiofsd " + s.Tag + ": ")),
 		done:   make(chan struct{}),
 	}
-	args := v.args(s)
-	log.printf("share %s: %s", s.Tag, shellQuote(append([]string{v.Path}, args...)))
+	args := append([]string{v.Path}, v.args(s)...)
+	if !v.Rust && s.ReadOnly {
+		args = readOnlyBind(s.Path, args)
+	}
+	log.printf("share %s: %s", s.Tag, shellQuote(args))
 	ctx, cancel := context.WithCancel(context.Background())
 	dm.cancel = cancel
-	dm.cmd = exec.CommandContext(ctx, v.Path, args...)
+	dm.cmd = exec.CommandContext(ctx, args[0], args[1:]...)
 	stopOnCancel(dm.cmd)
 	dm.cmd.ExtraFiles = []*os.File{l}
 	dm.cmd.Stderr = dm.stderr
@@ -323,6 +332,18 @@ func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error
 		close(dm.done)
 	}()
 	return dm, nil
+}
+
+// readOnlyBind wraps the command line of a C daemon serving dir so that
+// it runs in a mount namespace of its own where dir is a read-only bind
+// mount of itself: the C daemon has no read-only option, and a guest
+// that remounts its read-only share read-write (or --overlay's lower
+// layer) would otherwise write into the host's directory. It needs root,
+// as the C daemon does anyway (checkPrivileges); util-linux's unshare(1)
+// makes the namespace, whose mounts do not propagate back to the host's.
+func readOnlyBind(dir string, cmd []string) []string {
+	return append([]string{"/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+		`PATH=/usr/sbin:/usr/bin:/sbin:/bin; mount --bind -o ro -- "$1" "$1" && shift && exec "$@"`, "sh", dir}, cmd...)
 }
 
 // stop ends the daemon, if it is still running, as stopOnCancel says,

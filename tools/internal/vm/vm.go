@@ -65,15 +65,19 @@ type Config struct {
 	// looks nothing up. Virtiofsd is needed with Shares only.
 	Qemu      string
 	Virtiofsd Virtiofsd
-	Memory    string    // guest memory, qemu syntax ("512M", "2G"); default "1G"
-	CPUs      int       // default 1
-	Icount    bool      // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
-	Tune      bool      // the boot tuning: the Levers of the architecture and machine (tune.go)
-	NoReboot  bool      // -no-reboot: a guest reboot ends the VM
-	Net       bool      // a virtio-net device on qemu's user-mode network (see UserNetWord)
-	ExtraArgs []string  // appended to the qemu command line
-	Ports     []Port    // virtio-serial ports, each on a socket of its own (see Port)
-	Console   io.Writer // guest serial output is copied here as it arrives (may be nil)
+	Memory    string // guest memory, qemu syntax ("512M", "2G"); default "1G"
+	CPUs      int    // default 1
+	Icount    bool   // -icount shift=0,sleep=off: guest time follows executed instructions (TCG only)
+	Tune      bool   // the boot tuning: the Levers of the architecture and machine (tune.go)
+	NoReboot  bool   // -no-reboot: a guest reboot ends the VM
+	Net       bool   // a virtio-net device on qemu's user-mode network (see UserNetWord)
+	// PanicDevice gives an x86_64 guest qemu's ISA pvpanic device (found
+	// through ACPI by the pvpanic_mmio module): a kernel panic ends the
+	// VM whatever the guest's panic= says, and Result.Panicked tells it.
+	PanicDevice bool
+	ExtraArgs   []string  // appended to the qemu command line
+	Ports       []Port    // virtio-serial ports, each on a socket of its own (see Port)
+	Console     io.Writer // guest serial output is copied here as it arrives (may be nil)
 	// Ending tells the guest's end from the console: KernelWords (nil)
 	// or QemuExit (see Ending).
 	Ending Ending
@@ -107,6 +111,12 @@ type Result struct {
 	ExitCode int
 	End      End    // how the guest ended, as the kernel told
 	Panic    string // the kernel's panic message, if it panicked
+	// QemuSaid is qemu's last lines on stderr, "; "-joined: qemu's own
+	// word on its end ("terminating on signal 15 from pid N").
+	QemuSaid string
+	// Panicked: with PanicDevice, the guest's kernel told qemu it
+	// panicked (qemu exited with status 1 and said nothing).
+	Panicked bool
 }
 
 // ErrNoQemu and ErrNoVirtiofsd are wrapped by the errors of Run,
@@ -237,7 +247,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 		daemons = append(daemons, d)
 		p.sockets = append(p.sockets, sock)
-		if s.ReadOnly && !fsd.ReadOnly {
+		if s.ReadOnly && fsd.Rust && !fsd.ReadOnly {
 			log.printf("share %s: this virtiofsd cannot refuse writes; only the guest's read-only mount protects %s", s.Tag, s.Path)
 		}
 	}
@@ -359,6 +369,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	portErr := drainPorts(ports)
 
 	res := cons.result()
+	res.QemuSaid = stderr.lastLines(3)
 	cause := context.Cause(runCtx)
 	switch {
 	case ctx.Err() != nil:
@@ -371,12 +382,23 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		return res, nil
 	case errors.Is(cause, errDaemonEnded):
 		return res, fmt.Errorf("%w%s", errDaemonEnded, daemonReport(daemons))
+	case c.PanicDevice && isExit(waitErr, 1) && stderr.lastLines(1) == "(no output)":
+		// panic=exit-failure: qemu exits at once, without a word; its
+		// own failures all say why.
+		res.Panicked = true
+		return res, nil
 	case waitErr != nil:
 		return res, fmt.Errorf("qemu: %w: %s%s", waitErr, stderr.lastLines(8), daemonReport(daemons))
 	case portErr != nil:
 		return res, portErr
 	}
 	return res, nil
+}
+
+// isExit tells whether err is a process's exit with status code.
+func isExit(err error, code int) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == code
 }
 
 // watch stops qemu, with cause, endGrace after the guest's kernel
@@ -404,7 +426,8 @@ func watch(cons *console, daemons []*daemon, qemuDone <-chan struct{}, stop cont
 			return
 		}
 	case d := <-died:
-		log.printf("virtiofsd for %s exited: %v", d.share.Tag, d.err)
+		log.printf("virtiofsd for %s exited: %s", d.share.Tag, exitText(d.err))
+		d.first = true
 		cause = errDaemonEnded
 	}
 	t := time.NewTimer(endGrace)
@@ -416,17 +439,35 @@ func watch(cons *console, daemons []*daemon, qemuDone <-chan struct{}, stop cont
 	}
 }
 
-// daemonReport describes the daemons that ended, with their last words.
+// daemonReport describes the daemons that ended, with their last words:
+// the one that ended first (while the guest ran), then the others, which
+// end when qemu does.
 func daemonReport(daemons []*daemon) string {
 	var b strings.Builder
 	for _, d := range daemons {
+		if d.first {
+			fmt.Fprintf(&b, "\nvirtiofsd for %s (%s) exited first, while the guest ran: %s: %s", d.share.Tag, d.share.Path, exitText(d.err), d.stderr.lastLines(8))
+		}
+	}
+	for _, d := range daemons {
 		select {
 		case <-d.done:
-			fmt.Fprintf(&b, "\nvirtiofsd for %s (%s) exited: %v: %s", d.share.Tag, d.share.Path, d.err, d.stderr.lastLines(8))
+			if !d.first {
+				fmt.Fprintf(&b, "\nvirtiofsd for %s (%s) exited after it: %s", d.share.Tag, d.share.Path, exitText(d.err))
+			}
 		default:
 		}
 	}
 	return b.String()
+}
+
+// exitText says how a process ended, from exec's Wait: "exit status 0"
+// rather than a nil error.
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 // normalize fills in the defaults and rejects what qemu would reject later
@@ -501,6 +542,11 @@ func (c Config) normalize() (Config, error) {
 		abs, err := filepath.Abs(s.Path)
 		if err != nil {
 			return c, err
+		}
+		// The directory itself, not a link to it: the C virtiofsd
+		// refuses a symbolic link ("source is not a directory").
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
 		}
 		st, err := os.Stat(abs)
 		if err != nil {
