@@ -106,7 +106,7 @@ func main() {
 func fatal(c *config, err error) {
 	logLine(2, "initrd: "+err.Error()+"\n") // KERN_CRIT
 	writeStatus(c, fatalRecord(err))
-	cmd, what := unix.LINUX_REBOOT_CMD_POWER_OFF, "powering off"
+	cmd, what := uint32(unix.LINUX_REBOOT_CMD_POWER_OFF), "powering off"
 	switch c.emergency {
 	case "reboot":
 		cmd, what = unix.LINUX_REBOOT_CMD_RESTART, "rebooting"
@@ -121,13 +121,13 @@ func fatal(c *config, err error) {
 // returns. The reboot(2) runs on a thread of its own: in a supervised
 // run the thread /init runs on carries the filter of shutdown requests
 // (requests.go), under which the call would wait for /init itself.
-func shutdown(cmd int) {
+func shutdown(cmd uint32) {
 	go reboot(cmd)
 	select {}
 }
 
 // reboot drains the console, syncs and ends the machine as cmd says.
-func reboot(cmd int) {
+func reboot(cmd uint32) {
 	// Let the serial line drain, then flush the page cache of any
 	// writable share.
 	sys(unix.SYS_IOCTL, 1, unix.TCSBRK, 1, 0, 0) // TCSBRK with 1 is tcdrain(3)

@@ -126,21 +126,26 @@ func parseIPv4(s string) (a [4]byte, ok bool) {
 
 // netBuf is the argument of the network ioctls: a struct ifreq (the
 // interface's name in 16 bytes, then a struct sockaddr or the flags) or a
-// struct rtentry (120 bytes on 64-bit machines), include/uapi/linux/if.h
-// and route.h.
+// struct rtentry (120 bytes on 64-bit machines, fewer on 32-bit ones),
+// include/uapi/linux/if.h and route.h. Its 16-bit fields (sa_family,
+// ifr_flags, rt_flags) are in the machine's order: lowByte.
 var netBuf [120]byte
+
+// rtDst is the offset of struct rtentry's rt_dst, after rt_pad1, an
+// unsigned long; rt_gateway and rt_genmask follow it, 16 bytes each, and
+// then rt_flags.
+const rtDst = 4 << (^uint(0) >> 63) // 8 on 64-bit machines, 4 on 32-bit
 
 // netIoctl makes one ioctl on the socket fd with netBuf. With dev, it
 // first clears netBuf, names the interface and, where addr is not
 // 0.0.0.0, writes a struct sockaddr_in of it as ifr_addr: the family in
-// the machine's order (little-endian on amd64 and arm64), the port zero,
-// the address in network order.
+// the machine's order, the port zero, the address in network order.
 func netIoctl(fd uintptr, req uintptr, dev string, addr [4]byte) unix.Errno {
 	if dev != "" {
 		netBuf = [len(netBuf)]byte{}
 		copy(netBuf[:unix.IFNAMSIZ-1], dev)
 		if addr != [4]byte{} {
-			netBuf[16] = unix.AF_INET
+			netBuf[16+lowByte] = unix.AF_INET
 			copy(netBuf[20:], addr[:])
 		}
 	}
@@ -152,7 +157,7 @@ func netIoctl(fd uintptr, req uintptr, dev string, addr [4]byte) unix.Errno {
 func ifUp(fd uintptr, dev string) unix.Errno {
 	err := netIoctl(fd, unix.SIOCGIFFLAGS, dev, [4]byte{})
 	if err == 0 {
-		netBuf[16] |= unix.IFF_UP // ifr_flags, a short, little-endian
+		netBuf[16+lowByte] |= unix.IFF_UP // ifr_flags, a short
 		err = netIoctl(fd, unix.SIOCSIFFLAGS, "", [4]byte{})
 	}
 	return err
@@ -205,13 +210,14 @@ func configureIP(fd uintptr, ip *ipConfig) unix.Errno {
 	if err != 0 || ip.gw == [4]byte{} {
 		return err
 	}
-	// struct rtentry: rt_gateway at 24, rt_flags at 56, rt_dst at 8 and
-	// rt_genmask at 40 AF_INET 0.0.0.0: the default route. No device:
-	// the kernel finds it by the gateway's subnet.
+	// struct rtentry: rt_gateway the gateway, rt_dst and rt_genmask
+	// AF_INET 0.0.0.0: the default route (on amd64 rt_dst at 8, the
+	// gateway at 24, the mask at 40, the flags at 56). No device: the
+	// kernel finds it by the gateway's subnet.
 	netBuf = [len(netBuf)]byte{}
-	netBuf[8], netBuf[24], netBuf[40] = unix.AF_INET, unix.AF_INET, unix.AF_INET
-	copy(netBuf[28:], ip.gw[:])
-	netBuf[56] = unix.RTF_UP | unix.RTF_GATEWAY
+	netBuf[rtDst+lowByte], netBuf[rtDst+16+lowByte], netBuf[rtDst+32+lowByte] = unix.AF_INET, unix.AF_INET, unix.AF_INET
+	copy(netBuf[rtDst+16+4:], ip.gw[:])
+	netBuf[rtDst+48+lowByte] = unix.RTF_UP | unix.RTF_GATEWAY
 	err = netIoctl(fd, unix.SIOCADDRT, "", [4]byte{})
 	if err == unix.EEXIST {
 		err = 0 // a kernel with CONFIG_IP_PNP=y read ip= and added it first

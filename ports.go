@@ -171,7 +171,7 @@ func writeStatus(c *config, rec string) {
 	}
 	b[len(b)-1] = '\n'
 	pollFD = unix.PollFd{Fd: int32(statusFD), Events: unix.POLLOUT}
-	timespec = unix.Timespec{Sec: int64(c.timeout)}
+	timespec = unix.NsecToTimespec(int64(c.timeout) * 1e9)
 	n, _, err := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pollFD)), 1, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0)
 	if err == 0 && n == 1 && pollFD.Revents&unix.POLLOUT != 0 {
 		write(statusFD, string(b))

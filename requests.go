@@ -61,7 +61,7 @@ const (
 
 // filterCode is the filter: classic BPF over struct seccomp_data (nr at
 // offset 0, arch at 4, the arguments from 16, each 64 bits, the low half
-// first on these little-endian machines). A jump's offsets count from
+// first where the machine is little-endian: lowByte). A jump's offsets count from
 // the next instruction. Data, not code: the binary's size budget;
 // requests_test.go runs it against filterArchs.
 var filterCode = [...]unix.SockFilter{
@@ -87,7 +87,7 @@ var filterCode = [...]unix.SockFilter{
 	{Code: jeqK, Jt: 2, K: compatRtTgsigqueueinfo},
 	{Code: retK, K: unix.SECCOMP_RET_ALLOW},
 	{Code: retK, K: unix.SECCOMP_RET_ALLOW}, // 19: another architecture
-	{Code: ldAbs, K: 16},                    // 20: the target, the low half of pid_t
+	{Code: ldAbs, K: 16 + 4*lowByte},        // 20: the target, the low half of pid_t
 	{Code: jeqK, Jf: 1, K: 1},
 	{Code: retK, K: unix.SECCOMP_RET_USER_NOTIF}, // 22
 	{Code: retK, K: unix.SECCOMP_RET_ALLOW},

@@ -140,7 +140,7 @@ var timespec unix.Timespec
 //go:noinline (called at every step; one copy is smaller)
 func now() int64 {
 	unix.Syscall6(unix.SYS_CLOCK_GETTIME, unix.CLOCK_BOOTTIME, uintptr(unsafe.Pointer(&timespec)), 0, 0, 0, 0)
-	return timespec.Sec*1e6 + timespec.Nsec/1e3
+	return int64(timespec.Sec)*1e6 + int64(timespec.Nsec)/1e3 // 32 bits wide on 386 and arm
 }
 
 // sleep pauses for us microseconds.
