@@ -85,6 +85,9 @@ func (e *execution) execute(ctx context.Context) outcome {
 // once by qemu and removed, so it is neither synced nor renamed into
 // place as initrd.WriteFile would.
 func (e *execution) writeInitrd(path string) error {
+	if done, err := e.cachedInitrd(path); done || err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err

@@ -143,7 +143,9 @@ reach PROGRAM and its jobs. $TERM is passed on, and the terminal's size
 as COLUMNS and LINES (a later resize does not reach the guest). The escape key Ctrl-]
 kills the VM (status 137). Temporary files: $TMPDIR/chrootvm-*, removed
 at exit; those of a chrootvm killed by SIGKILL are removed by the next
-run.
+run. Initrds are kept for the next run with the same /init, kernel and
+options in $XDG_CACHE_HOME/virtinit/initrd (default ~/.cache/...), 64 MiB
+at most; $VIRTINIT_INITRD_CACHE names another directory, or "off".
 
 Exit status:
   the program's own exit status; 128+N when a signal N killed it (137

@@ -1,6 +1,10 @@
 package initrd
 
-import "bytes"
+import (
+	"bytes"
+
+	"virtinit/tools/internal/contract"
+)
 
 // ArgvArchive is a newc archive holding /init.argv alone: the program and
 // its arguments of one run, in a second archive appended to an initrd
@@ -11,7 +15,7 @@ import "bytes"
 // archive changes. Every archive writeCpio makes ends on a four-byte
 // boundary, as the next header must start on one.
 func ArgvArchive(argv []string) ([]byte, error) {
-	data, err := ArgvFile(argv)
+	data, err := contract.ArgvFile(argv)
 	if err != nil {
 		return nil, err
 	}
