@@ -75,7 +75,7 @@ var configurations = []configuration{
 		about: "the same with --strip-signatures"},
 	{name: "microvm-6.12-tuned", kernel: "6.12", machine: "microvm", transport: "mmio", strip: true, tune: true, memory: "1G", noReboot: true,
 		shares: []share{{tag: "rootfs", readOnly: true, root: true}},
-		about: "chrootvm's default boot: microvm with its tuning (stripped virtio_mmio, the kernel words), one share; its null init is issue 20's reference"},
+		about:  "chrootvm's default boot: microvm with its tuning (stripped virtio_mmio, the kernel words), one share; its null init is issue 20's reference"},
 	{name: "pc-6.12", kernel: "6.12", machine: "pc", transport: "pci", memory: "1G", noReboot: true, shares: twoShares,
 		about: "the pc machine, for what the machine type costs"},
 	{name: "arm64-virt-6.1", arch: "arm64", kernel: "6.1", machine: "virt", transport: "mmio", memory: "1G", noReboot: true, shares: twoShares,

@@ -404,4 +404,3 @@ func saveConsoles(dir string, boots []*boot) error {
 }
 
 var phaseBoots = 1
-

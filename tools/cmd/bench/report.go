@@ -19,8 +19,8 @@ type report struct {
 	Date           string           `json:"date"`
 	Seconds        float64          `json:"run_seconds"`
 	Interrupted    bool             `json:"interrupted,omitempty"` // the figures are those measured before an interrupt
-	Revision       string           `json:"revision"`       // git describe of the working tree
-	Base           string           `json:"base,omitempty"` // BASE=, described
+	Revision       string           `json:"revision"`              // git describe of the working tree
+	Base           string           `json:"base,omitempty"`        // BASE=, described
 	N              int              `json:"n"`
 	Host           host             `json:"host"`
 	Kernels        []kernelInfo     `json:"kernels"`
