@@ -245,7 +245,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if measureTSC {
 		// Measured while the daemons start.
 		tsc = make(chan int64, 1)
-		go func() { tsc <- hostTSCkHz(tscWindow) }()
+		go func() { tsc <- knownTSCkHz() }()
 	}
 
 	tmp := tempDir
