@@ -73,13 +73,8 @@ func main() {
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.words)
-	// The ports after the modules (virtio_console may be one) and before
-	// the rest: from here on a fatal error is reported on the status port.
-	if err := openPorts(c); err != nil {
-		fatal(c, err)
-	}
-	// The network after the modules (virtio_net may be one) and the
-	// ports (a fatal error is reported there).
+	// The network after the modules (virtio_net may be one); a fatal
+	// error opens the status port to report itself (fatal).
 	if err := configureNet(c); err != nil {
 		fatal(c, err)
 	}
@@ -90,7 +85,17 @@ func main() {
 	if err := mountShares(c); err != nil {
 		fatal(c, err)
 	}
-	if err := switchRoot(); err != nil {
+	// The kernel adds the ports in a worker after the modules load
+	// (virtio_console may be one; drivers/char/virtio_console.c,
+	// add_port): the lookups of planMoves over virtiofs overlap that work,
+	// and the ports are opened after them, before the moves take /dev and
+	// /sys into the new root. A fatal error before then opens the status
+	// port to report itself (fatal).
+	moves := planMoves()
+	if err := openPorts(c); err != nil {
+		fatal(c, err)
+	}
+	if err := switchRoot(moves); err != nil {
 		fatal(c, err)
 	}
 	// In the new root, where links are what the program will see.
@@ -105,6 +110,9 @@ func main() {
 // returns: PID 1 must not exit, or the kernel panics without saying why.
 func fatal(c *config, err error) {
 	logLine(2, "initrd: "+err.Error()+"\n") // KERN_CRIT
+	if !portsOpened {
+		openPorts(c) // a failure here is the console's to tell
+	}
 	writeStatus(c, fatalRecord(err))
 	cmd, what := uint32(unix.LINUX_REBOOT_CMD_POWER_OFF), "powering off"
 	switch c.emergency {

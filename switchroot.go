@@ -11,13 +11,14 @@ import (
 // mounted below them (/dev/pts, /sys/fs/cgroup, /run/mnt/TAG) moves along.
 var movedMounts = []string{"/run", "/dev", "/proc", "/sys", "/tmp"}
 
-// switchRoot makes /sysroot the root: it moves the API mounts into it,
-// DELETES THE INITRAMFS CONTENTS, moves /sysroot onto / and chroots there.
-// The same steps as util-linux's switch_root; the initramfs cannot be
-// unmounted, so its files are removed to give its memory back.
-func switchRoot() error {
-	for _, m := range movedMounts {
-		moveMount(m, sysroot+m)
+// switchRoot makes /sysroot the root: it moves the API mounts into it
+// (moves, from planMoves), DELETES THE INITRAMFS CONTENTS, moves
+// /sysroot onto / and chroots there. The same steps as util-linux's
+// switch_root; the initramfs cannot be unmounted, so its files are
+// removed to give its memory back.
+func switchRoot(moves []move) error {
+	for _, m := range moves {
+		moveMount(m)
 	}
 	t := now()
 	if err := removeInitramfs("/"); err != nil {
@@ -46,33 +47,53 @@ func switchRoot() error {
 	return nil
 }
 
-// moveMount moves the mount at from to to. A missing to is created where
-// the new root is writable (rd.overlay); on a read-only root it cannot
-// be, and from is then detached instead: the program runs without it.
-// EINVAL means from is not a mount point: an optional mount that failed
-// earlier and was reported then.
-func moveMount(from, to string) {
-	fi, err := stat(atFDCWD, to, 0)
-	if err == unix.ENOENT && mkdirAll(to) == 0 {
-		fi, err = stat(atFDCWD, to, 0)
+// move is one API mount to move into the new root, and whether its
+// target there is a directory.
+type move struct {
+	from, to string
+	dir      bool
+}
+
+// planMoves looks up the target of each of movedMounts in the new root.
+// A missing one is created where the new root is writable (rd.overlay);
+// on a read-only root it cannot be, and moveMount then detaches the
+// mount instead. The lookups are round trips to the virtiofsd: init.go
+// makes them while the kernel still sets the ports up.
+func planMoves() []move {
+	moves := make([]move, 0, len(movedMounts))
+	for _, m := range movedMounts {
+		to := sysroot + m
+		fi, err := stat(atFDCWD, to, 0)
+		if err == unix.ENOENT && mkdirAll(to) == 0 {
+			fi, err = stat(atFDCWD, to, 0)
+		}
+		moves = append(moves, move{from: m, to: to, dir: err == 0 && fi.isDir()})
 	}
-	if err != 0 || !fi.isDir() {
-		err := sysPath(unix.SYS_UMOUNT2, from, unix.MNT_DETACH)
+	return moves
+}
+
+// moveMount moves the mount at m.from to m.to, or detaches it when m.to
+// is no directory: the program runs without it. EINVAL means from is
+// not a mount point: an optional mount that failed earlier and was
+// reported then.
+func moveMount(m move) {
+	if !m.dir {
+		err := sysPath(unix.SYS_UMOUNT2, m.from, unix.MNT_DETACH)
 		if err == 0 {
-			warn(to + " is not a directory in the new root: unmounted " + from)
+			warn(m.to + " is not a directory in the new root: unmounted " + m.from)
 		} else if err != unix.EINVAL {
-			warnErr("unmount", from, err)
+			warnErr("unmount", m.from, err)
 		}
 		return
 	}
 	t := now()
-	if err := mount(from, to, "", unix.MS_MOVE, ""); err != 0 {
+	if err := mount(m.from, m.to, "", unix.MS_MOVE, ""); err != 0 {
 		if err != unix.EINVAL {
-			warnErr("move "+from+" to", to, err)
+			warnErr("move "+m.from+" to", m.to, err)
 		}
 		return
 	}
-	debugf(t, "move", from, to)
+	debugf(t, "move", m.from, m.to)
 }
 
 // statfsBuf receives statfs(2).
