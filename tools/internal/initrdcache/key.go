@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"virtinit/tools/internal/initrd"
@@ -35,6 +37,7 @@ func keyOf(o initrd.Options) (string, error) {
 	}
 	h := sha256.New()
 	field(h, keyVersion)
+	field(h, builder())
 	f, err := os.Open(o.Init)
 	if err != nil {
 		return "", fmt.Errorf("init binary: %w", err)
@@ -73,6 +76,29 @@ func keyOf(o initrd.Options) (string, error) {
 		field(h, string(e.Data))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// builder names the program that builds the archives, so that a new
+// version of it, which may lay an initrd out otherwise, builds its own:
+// the revision the go command stamped into it, and where there is none
+// (a build outside a checkout) the executable's size, time and inode.
+func builder() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		s := ""
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" || kv.Key == "vcs.modified" {
+				s += kv.Key + "=" + kv.Value + " "
+			}
+		}
+		if s != "" && !strings.Contains(s, "vcs.modified=true") {
+			return s
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe + " " + statLine(exe)
 }
 
 // field adds one length-prefixed string to h, so that no two lists of
