@@ -245,7 +245,7 @@ func TestChrootvmTargets(t *testing.T) {
 		"chrootvm microvm-6.12: boot to program at most 450 ms":                     true,
 		"chrootvm microvm-6.12: at most half of --no-tune":                          true,
 		"chrootvm q35-6.1: at most 0.6 of --no-tune":                                false,
-		"chrootvm microvm-6.12: boot to program at most 1.05 × the tuned null init": true, // 440 against README's 513
+		"chrootvm microvm-6.12: boot to program at most 1.05 × the tuned null init": true, // 440 against README's 499.8
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("checkTargets = %v, want %v", got, want)
