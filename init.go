@@ -85,17 +85,11 @@ func main() {
 	if err := mountShares(c); err != nil {
 		fatal(c, err)
 	}
-	// The kernel adds the ports in a worker after the modules load
-	// (virtio_console may be one; drivers/char/virtio_console.c,
-	// add_port): the lookups of planMoves over virtiofs overlap that work,
-	// and the ports are opened after them, before the moves take /dev and
-	// /sys into the new root. A fatal error before then opens the status
-	// port to report itself (fatal).
-	moves := planMoves()
-	if err := openPorts(c); err != nil {
-		fatal(c, err)
-	}
-	if err := switchRoot(moves); err != nil {
+	// The ports are opened inside the switch root, after its lookups
+	// over virtiofs (virtio_console may be a module; switchRoot says
+	// why); a fatal error before then opens the status port to report
+	// itself (fatal).
+	if err := switchRoot(c); err != nil {
 		fatal(c, err)
 	}
 	// In the new root, where links are what the program will see.

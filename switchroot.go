@@ -11,14 +11,28 @@ import (
 // mounted below them (/dev/pts, /sys/fs/cgroup, /run/mnt/TAG) moves along.
 var movedMounts = []string{"/run", "/dev", "/proc", "/sys", "/tmp"}
 
-// switchRoot makes /sysroot the root: it moves the API mounts into it
-// (moves, from planMoves), DELETES THE INITRAMFS CONTENTS, moves
-// /sysroot onto / and chroots there. The same steps as util-linux's
-// switch_root; the initramfs cannot be unmounted, so its files are
-// removed to give its memory back.
-func switchRoot(moves []move) error {
-	for _, m := range moves {
-		moveMount(m)
+// switchRoot makes /sysroot the root: it opens the ports of c
+// (openPorts), moves the API mounts into the new root, DELETES THE
+// INITRAMFS CONTENTS, moves /sysroot onto / and chroots there. The same
+// steps as util-linux's switch_root; the initramfs cannot be unmounted,
+// so its files are removed to give its memory back.
+//
+// The targets of the moves are looked up before the ports are opened:
+// each first lookup is a round trip to the virtiofsd, which then
+// overlaps the kernel's work on the ports (drivers/char/virtio_console.c
+// adds them in a worker after the modules load), and moveMount's own
+// lookups find them in the dentry cache (the root share is cached:
+// vm's cachePolicy). The ports are opened before the moves take /dev and
+// /sys into the new root.
+func switchRoot(c *config) error {
+	for _, m := range movedMounts {
+		stat(atFDCWD, sysroot+m, 0)
+	}
+	if err := openPorts(c); err != nil {
+		return err
+	}
+	for _, m := range movedMounts {
+		moveMount(m, sysroot+m)
 	}
 	t := now()
 	if err := removeInitramfs("/"); err != nil {
@@ -47,53 +61,33 @@ func switchRoot(moves []move) error {
 	return nil
 }
 
-// move is one API mount to move into the new root, and whether its
-// target there is a directory.
-type move struct {
-	from, to string
-	dir      bool
-}
-
-// planMoves looks up the target of each of movedMounts in the new root.
-// A missing one is created where the new root is writable (rd.overlay);
-// on a read-only root it cannot be, and moveMount then detaches the
-// mount instead. The lookups are round trips to the virtiofsd: init.go
-// makes them while the kernel still sets the ports up.
-func planMoves() []move {
-	moves := make([]move, 0, len(movedMounts))
-	for _, m := range movedMounts {
-		to := sysroot + m
-		fi, err := stat(atFDCWD, to, 0)
-		if err == unix.ENOENT && mkdirAll(to) == 0 {
-			fi, err = stat(atFDCWD, to, 0)
-		}
-		moves = append(moves, move{from: m, to: to, dir: err == 0 && fi.isDir()})
+// moveMount moves the mount at from to to. A missing to is created where
+// the new root is writable (rd.overlay); on a read-only root it cannot
+// be, and from is then detached instead: the program runs without it.
+// EINVAL means from is not a mount point: an optional mount that failed
+// earlier and was reported then.
+func moveMount(from, to string) {
+	fi, err := stat(atFDCWD, to, 0)
+	if err == unix.ENOENT && mkdirAll(to) == 0 {
+		fi, err = stat(atFDCWD, to, 0)
 	}
-	return moves
-}
-
-// moveMount moves the mount at m.from to m.to, or detaches it when m.to
-// is no directory: the program runs without it. EINVAL means from is
-// not a mount point: an optional mount that failed earlier and was
-// reported then.
-func moveMount(m move) {
-	if !m.dir {
-		err := sysPath(unix.SYS_UMOUNT2, m.from, unix.MNT_DETACH)
+	if err != 0 || !fi.isDir() {
+		err := sysPath(unix.SYS_UMOUNT2, from, unix.MNT_DETACH)
 		if err == 0 {
-			warn(m.to + " is not a directory in the new root: unmounted " + m.from)
+			warn(to + " is not a directory in the new root: unmounted " + from)
 		} else if err != unix.EINVAL {
-			warnErr("unmount", m.from, err)
+			warnErr("unmount", from, err)
 		}
 		return
 	}
 	t := now()
-	if err := mount(m.from, m.to, "", unix.MS_MOVE, ""); err != 0 {
+	if err := mount(from, to, "", unix.MS_MOVE, ""); err != 0 {
 		if err != unix.EINVAL {
-			warnErr("move "+m.from+" to", m.to, err)
+			warnErr("move "+from+" to", to, err)
 		}
 		return
 	}
-	debugf(t, "move", m.from, m.to)
+	debugf(t, "move", from, to)
 }
 
 // statfsBuf receives statfs(2).
