@@ -85,11 +85,14 @@ func main() {
 	if err := mountShares(c); err != nil {
 		fatal(c, err)
 	}
-	// The ports are opened inside the switch root, after its lookups
-	// over virtiofs (virtio_console may be a module; switchRoot says
-	// why); a fatal error before then opens the status port to report
-	// itself (fatal).
-	if err := switchRoot(c); err != nil {
+	// The ports after the lookups of the switch root's targets, which
+	// then overlap the kernel's work on the ports (lookupTargets); a
+	// fatal error before them opens them to report itself (fatal).
+	lookupTargets()
+	if err := openPorts(c); err != nil {
+		fatal(c, err)
+	}
+	if err := switchRoot(); err != nil {
 		fatal(c, err)
 	}
 	// In the new root, where links are what the program will see.

@@ -11,26 +11,11 @@ import (
 // mounted below them (/dev/pts, /sys/fs/cgroup, /run/mnt/TAG) moves along.
 var movedMounts = []string{"/run", "/dev", "/proc", "/sys", "/tmp"}
 
-// switchRoot makes /sysroot the root: it opens the ports of c
-// (openPorts), moves the API mounts into the new root, DELETES THE
-// INITRAMFS CONTENTS, moves /sysroot onto / and chroots there. The same
-// steps as util-linux's switch_root; the initramfs cannot be unmounted,
-// so its files are removed to give its memory back.
-//
-// The targets of the moves are looked up before the ports are opened:
-// each first lookup is a round trip to the virtiofsd, which then
-// overlaps the kernel's work on the ports (drivers/char/virtio_console.c
-// adds them in a worker after the modules load), and moveMount's own
-// lookups find them in the dentry cache (the root share is cached:
-// vm's cachePolicy). The ports are opened before the moves take /dev and
-// /sys into the new root.
-func switchRoot(c *config) error {
-	for _, m := range movedMounts {
-		stat(atFDCWD, sysroot+m, 0)
-	}
-	if err := openPorts(c); err != nil {
-		return err
-	}
+// switchRoot makes /sysroot the root: it moves the API mounts into it,
+// DELETES THE INITRAMFS CONTENTS, moves /sysroot onto / and chroots there.
+// The same steps as util-linux's switch_root; the initramfs cannot be
+// unmounted, so its files are removed to give its memory back.
+func switchRoot() error {
 	for _, m := range movedMounts {
 		moveMount(m, sysroot+m)
 	}
@@ -59,6 +44,18 @@ func switchRoot(c *config) error {
 	}
 	debugf(-1, "switchroot", sysroot, "")
 	return nil
+}
+
+// lookupTargets looks up the targets of the moves in the new root ahead
+// of switchRoot. Each first lookup is a round trip to the virtiofsd;
+// made before the ports are opened, they overlap the kernel's work on
+// the ports (drivers/char/virtio_console.c adds them in a worker after
+// the modules load), and moveMount's own lookups then find them in the
+// dentry cache (the root share is cached: vm's cachePolicy).
+func lookupTargets() {
+	for _, m := range movedMounts {
+		stat(atFDCWD, sysroot+m, 0)
+	}
 }
 
 // moveMount moves the mount at from to to. A missing to is created where
