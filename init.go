@@ -73,13 +73,8 @@ func main() {
 
 	// Modules before mounts: virtiofs and its transport may be modules.
 	loadModules(c.words)
-	// The ports after the modules (virtio_console may be one) and before
-	// the rest: from here on a fatal error is reported on the status port.
-	if err := openPorts(c); err != nil {
-		fatal(c, err)
-	}
-	// The network after the modules (virtio_net may be one) and the
-	// ports (a fatal error is reported there).
+	// The network after the modules (virtio_net may be one); a fatal
+	// error opens the status port to report itself (fatal).
 	if err := configureNet(c); err != nil {
 		fatal(c, err)
 	}
@@ -88,6 +83,13 @@ func main() {
 		fatal(c, err)
 	}
 	if err := mountShares(c); err != nil {
+		fatal(c, err)
+	}
+	// The ports after the lookups of the switch root's targets, which
+	// then overlap the kernel's work on the ports (lookupTargets); a
+	// fatal error before them opens them to report itself (fatal).
+	lookupTargets()
+	if err := openPorts(c); err != nil {
 		fatal(c, err)
 	}
 	if err := switchRoot(); err != nil {
@@ -105,6 +107,9 @@ func main() {
 // returns: PID 1 must not exit, or the kernel panics without saying why.
 func fatal(c *config, err error) {
 	logLine(2, "initrd: "+err.Error()+"\n") // KERN_CRIT
+	if !portsOpened {
+		openPorts(c) // a failure here is the console's to tell
+	}
 	writeStatus(c, fatalRecord(err))
 	cmd, what := uint32(unix.LINUX_REBOOT_CMD_POWER_OFF), "powering off"
 	switch c.emergency {

@@ -41,14 +41,16 @@ var ports = []port{
 }
 
 var (
-	statusFD  int   // the status port once open; 0 (the console) before
-	progStdio stdio // the program's ports
+	statusFD    int   // the status port once open; 0 (the console) before
+	progStdio   stdio // the program's ports
+	portsOpened bool  // openPorts ran (or runs): fatal does not run it again
 )
 
 // openPorts waits for the ports of c's mode, up to rd.timeout, and opens
 // them. The status port's node is removed once open, so that the program
 // does not find it; /init keeps its descriptor.
 func openPorts(c *config) error {
+	portsOpened = true
 	deadline := now() + int64(c.timeout)*1e6
 	for _, p := range ports {
 		if p.mode != c.supervise {

@@ -46,6 +46,18 @@ func switchRoot() error {
 	return nil
 }
 
+// lookupTargets looks up the targets of the moves in the new root ahead
+// of switchRoot. Each first lookup is a round trip to the virtiofsd;
+// made before the ports are opened, they overlap the kernel's work on
+// the ports (drivers/char/virtio_console.c adds them in a worker after
+// the modules load), and moveMount's own lookups then find them in the
+// dentry cache (the root share is cached: vm's cachePolicy).
+func lookupTargets() {
+	for _, m := range movedMounts {
+		stat(atFDCWD, sysroot+m, 0)
+	}
+}
+
 // moveMount moves the mount at from to to. A missing to is created where
 // the new root is writable (rd.overlay); on a read-only root it cannot
 // be, and from is then detached instead: the program runs without it.

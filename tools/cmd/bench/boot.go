@@ -84,6 +84,7 @@ type boot struct {
 	debug   bool // rd.debug: the phase boot
 	round   int
 
+	done    bool    // the boot ran to its end (not cut short by an interrupt)
 	program float64 // guest ms at the stamp program's first instructions
 	entry   float64 // the Go floor: guest ms at its first instruction
 	wall    time.Duration

@@ -44,10 +44,13 @@ type chrootvmResult struct {
 
 // chrootvmBoot runs chrootvm once and returns the guest ms at the stamp
 // program's start, and the console it printed.
-func chrootvmBoot(ctx context.Context, chrootvm string, args []string) (float64, []byte, error) {
+func chrootvmBoot(ctx context.Context, chrootvm string, args []string, cache string) (float64, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, bootTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, chrootvm, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, chrootvm, args...)
+	// The initrd cache of the workspace, not the user's.
+	cmd.Env = append(os.Environ(), "VIRTINIT_INITRD_CACHE="+cache)
+	out, err := cmd.CombinedOutput()
 	ns, perr := parseStamp(out)
 	if perr != nil {
 		if err == nil {
@@ -81,15 +84,18 @@ func measureChrootvm(ctx context.Context, chrootvm, virtiofsd string, w *workspa
 					a, label = append([]string{"--no-tune"}, args...), "no-tune"
 				}
 				start := time.Now()
-				ms, out, err := chrootvmBoot(ctx, chrootvm, a)
+				ms, out, err := chrootvmBoot(ctx, chrootvm, a, filepath.Join(w.dir, "initrd-cache"))
+				if ctx.Err() != nil {
+					break
+				}
 				name := fmt.Sprintf("chrootvm-%s-%s-%d.log", c.name, label, i+1)
 				os.WriteFile(filepath.Join(consoles, name), out, 0o644)
 				if err != nil {
 					r.Errors = append(r.Errors, fmt.Sprintf("%s boot %d: %v: %s", label, i+1, err, lastLines(string(out), 5)))
-					progress(fmt.Sprintf("chrootvm %s %s: FAILED: %v", c.name, label, err))
+					counter.step(fmt.Sprintf("chrootvm %s %s: FAILED: %v", c.name, label, err))
 					continue
 				}
-				progress(fmt.Sprintf("chrootvm %s %s: %.3f ms guest, %.1f s wall", c.name, label, ms, time.Since(start).Seconds()))
+				counter.step(fmt.Sprintf("chrootvm %s %s: %.3f ms guest, %.1f s wall", c.name, label, ms, time.Since(start).Seconds()))
 				if tune {
 					tuned = append(tuned, ms)
 				} else {

@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.cache, "cache", os.Getenv("VIRTINIT_CACHE"), "the cache of kernels (default $VIRTINIT_CACHE, else .cache of the repository)")
 	flag.StringVar(&o.out, "out", "", "where the JSON and SVG files go (default out/bench of the repository)")
 	flag.IntVar(&o.jobs, "jobs", min(runtime.NumCPU(), 2), "VMs booted at a time (guest time does not depend on it)")
-	flag.IntVar(&o.wall, "wall", 5, "boots of `chrootvm ROOTFS /bin/true` for the wall time (0: none)")
+	flag.IntVar(&o.wall, "wall", 3, "rounds of `chrootvm ROOTFS /bin/true` boots for the host's times, each tuned and --no-tune, cold and warm (0: none)")
 	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default: built from this source tree)")
 	flag.StringVar(&o.chroot, "chroot", "all", "chrootvm configurations booted with its defaults and with --no-tune: comma-separated parts of their names, or none")
 	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
@@ -253,10 +253,10 @@ func run(ctx context.Context, o options) error {
 	}
 
 	boots := schedule(preps, o.n, o.base != "" || o.baseInit != "")
+	total := len(boots) + 2*o.n*len(chroots) + len(wallRuns)*o.wall
+	counter.plan(total)
+	progress("the run: " + estimate(total, o.jobs))
 	runBoots(ctx, boots, o.jobs)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
 	for _, p := range preps {
 		r.Configurations = append(r.Configurations, collectResult(p, boots, o.verbose))
 	}
@@ -264,14 +264,14 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	if o.chrootvm == "" && (len(chroots) > 0 || o.wall > 0) {
+	if ctx.Err() == nil && o.chrootvm == "" && (len(chroots) > 0 || o.wall > 0) {
 		progress("building chrootvm")
 		o.chrootvm = filepath.Join(w.dir, "chrootvm")
 		if err := buildChrootvm(root, o.chrootvm); err != nil {
 			return err
 		}
 	}
-	if len(chroots) > 0 {
+	if ctx.Err() == nil && len(chroots) > 0 {
 		inits := map[string]string{"amd64": oursInit}
 		for _, is := range initsOf["arm64"] {
 			if is.variant == ours {
@@ -280,16 +280,18 @@ func run(ctx context.Context, o options) error {
 		}
 		r.Chrootvm = measureChrootvm(ctx, o.chrootvm, fsd.Path, w, kernels, inits, chroots, o.n, filepath.Join(o.out, "console"))
 	}
-	if o.wall > 0 {
+	if ctx.Err() == nil && o.wall > 0 {
 		// chrootvm's own choice for this kernel: microvm.
 		if k, err := findKernel(o.cache, "6.12"); err != nil {
 			r.Wall = wallReport{Skipped: err.Error()}
 		} else {
-			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, fsd.Path, o.wall, progress)
+			r.Wall = measureWall(ctx, o.chrootvm, w.dir, k, oursInit, fsd.Path, o.wall)
 		}
 	}
 	r.Targets = checkTargets(r)
 	r.Seconds = time.Since(started).Seconds()
+	// An interrupted run keeps and prints what it measured so far.
+	r.Interrupted = ctx.Err() != nil
 
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -303,6 +305,9 @@ func run(ctx context.Context, o options) error {
 	}
 	printReport(os.Stdout, r)
 	fmt.Printf("\nfigures: %s\ntimeline: %s\n", jsonPath, svgPath)
+	if r.Interrupted {
+		return fmt.Errorf("interrupted after %d of %d boots: the figures above are those measured until then", counter.done, counter.total)
+	}
 	for _, c := range r.Configurations {
 		if len(c.Errors) > 0 {
 			return fmt.Errorf("%d configuration(s) had failed boots (see above)", countFailed(r))
@@ -343,26 +348,26 @@ func schedule(preps []*prepared, n int, withBase bool) []*boot {
 	return boots
 }
 
-// runBoots runs the boots, jobs at a time, in order.
+// runBoots runs the boots, jobs at a time, in order. A boot cut short by
+// ctx (an interrupted run) stays undone: it measured nothing.
 func runBoots(ctx context.Context, boots []*boot, jobs int) {
 	var wg sync.WaitGroup
 	next := make(chan *boot)
-	var mu sync.Mutex
-	done := 0
 	for i := 0; i < jobs; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for b := range next {
 				b.run(ctx)
-				mu.Lock()
-				done++
-				msg := fmt.Sprintf("[%d/%d] %s: %.3f ms guest, %.1f s wall", done, len(boots), b, b.program, b.wall.Seconds())
-				if b.err != nil {
-					msg = fmt.Sprintf("[%d/%d] %s: FAILED: %v\n%s", done, len(boots), b, b.err, lastLines(string(b.output), 15))
+				if ctx.Err() != nil {
+					continue
 				}
-				progress(msg)
-				mu.Unlock()
+				b.done = true
+				msg := fmt.Sprintf("%s: %.3f ms guest, %.1f s wall", b, b.program, b.wall.Seconds())
+				if b.err != nil {
+					msg = fmt.Sprintf("%s: FAILED: %v\n%s", b, b.err, lastLines(string(b.output), 15))
+				}
+				counter.step(msg)
 			}
 		}()
 	}
@@ -399,11 +404,3 @@ func saveConsoles(dir string, boots []*boot) error {
 }
 
 var phaseBoots = 1
-
-var progressStart = time.Now()
-
-// progress prints a line on standard error with the time since the start.
-func progress(msg string) {
-	d := time.Since(progressStart).Round(time.Second)
-	fmt.Fprintf(os.Stderr, "bench %6s  %s\n", d, strings.TrimRight(msg, "\n"))
-}

@@ -28,6 +28,7 @@ type execution struct {
 	cancel context.CancelCauseFunc
 	stdin  io.Reader
 	stdout io.Writer
+	times  vm.Times // the VM's, once it ran ($VIRTINIT_TIMES)
 }
 
 // execute carries out the plan: it builds the initrd in a temporary
@@ -56,6 +57,9 @@ func (e *execution) execute(ctx context.Context) outcome {
 		console = e.stderr
 	}
 	res, err := vm.Run(ctx, e.vmConfig(initrdPath, dir.path, ports, console))
+	if res != nil {
+		e.times = res.Times
+	}
 	if ctx.Err() != nil {
 		return outcome{stop: context.Cause(ctx)}
 	}
@@ -85,6 +89,9 @@ func (e *execution) execute(ctx context.Context) outcome {
 // once by qemu and removed, so it is neither synced nor renamed into
 // place as initrd.WriteFile would.
 func (e *execution) writeInitrd(path string) error {
+	if done, err := e.cachedInitrd(path); done || err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"virtinit/tools/internal/cli"
 )
@@ -143,7 +144,12 @@ reach PROGRAM and its jobs. $TERM is passed on, and the terminal's size
 as COLUMNS and LINES (a later resize does not reach the guest). The escape key Ctrl-]
 kills the VM (status 137). Temporary files: $TMPDIR/chrootvm-*, removed
 at exit; those of a chrootvm killed by SIGKILL are removed by the next
-run.
+run. Initrds are kept for the next run with the same /init, kernel and
+options in $XDG_CACHE_HOME/virtinit/initrd (default ~/.cache/...), 64 MiB
+at most; $VIRTINIT_INITRD_CACHE names another directory, or "off".
+$VIRTINIT_TIMES=FILE: chrootvm writes the moments of its run to FILE
+(JSON: its start, qemu's start and end, its own end, and its CPU time
+before qemu started).
 
 Exit status:
   the program's own exit status; 128+N when a signal N killed it (137
@@ -212,6 +218,7 @@ func (a *app) debugf(format string, args ...any) {
 // arguments, plans the run, executes the plan, and turns how it ended
 // into the exit status (exitStatus).
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	start := time.Now()
 	a := &app{stderr: stderr}
 	// First of all: a signal from now on stops the run in order and
 	// removes what it made, however early it comes.
@@ -243,7 +250,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer a.restoreTerminal()
 	e := &execution{app: a, p: p, o: o, cancel: cancel, stdin: stdin, stdout: stdout}
-	return a.finish(e.execute(ctx))
+	code := a.finish(e.execute(ctx))
+	a.writeTimes(start, e.times)
+	return code
 }
 
 // terminalOf tells whether stdin and stdout are both terminals, and the

@@ -59,6 +59,9 @@ type Report struct {
 	Modules  []string // NNN-name.ko written, in load order
 	Builtin  []string // skipped as built in
 	Stripped []string // NNN-name.ko whose appended signature was removed
+	// Sources are the module files read from the tree, in the order of
+	// Modules: what a cache of the archive must find unchanged.
+	Sources []string
 }
 
 // ModulesPath and ArgvPath are contract.ModulesDir and contract.ArgvPath
@@ -273,6 +276,7 @@ func collect(o Options) ([]entry, *Report, error) {
 				}
 			}
 			rep.Modules = append(rep.Modules, file)
+			rep.Sources = append(rep.Sources, filepath.Join(tree.dir, filepath.FromSlash(tree.files[m])))
 			entries = append(entries, entry{name: ModulesPath + "/" + file, mode: modeFile | 0o644, data: data})
 		}
 	}

@@ -20,7 +20,7 @@ func TestPortArgs(t *testing.T) {
 	ports := []Port{{Name: "virtinit.stdin"}, {Name: "virtinit.tty", Console: true}, {Name: "a,b"}}
 	sockets := []string{"/t/port0.sock", "/t/port1.sock", "/t,u/port2.sock"}
 	got := shellQuote(portArgs(ports, sockets, "virtio-serial-device"))
-	want := "-device virtio-serial-device,id=vser0 " +
+	want := "-device virtio-serial-device,id=vser0,max_ports=3 " +
 		"-chardev socket,id=port1,path=/t/port1.sock -device virtconsole,bus=vser0.0,chardev=port1,name=virtinit.tty " +
 		"-chardev socket,id=port0,path=/t/port0.sock -device virtserialport,bus=vser0.0,chardev=port0,name=virtinit.stdin " +
 		"-chardev socket,id=port2,path=/t,,u/port2.sock -device virtserialport,bus=vser0.0,chardev=port2,name=a,,b"
@@ -34,11 +34,30 @@ func TestPortArgs(t *testing.T) {
 
 // TestQemuArgsPorts checks that each transport gets its controller.
 func TestQemuArgsPorts(t *testing.T) {
-	for tr, want := range map[string]string{"pci": "virtio-serial-pci,id=vser0", "mmio": "virtio-serial-device,id=vser0"} {
+	for tr, want := range map[string]string{"pci": "virtio-serial-pci,id=vser0,max_ports=2", "mmio": "virtio-serial-device,id=vser0,max_ports=2"} {
 		c := Config{Machine: "q35", Transport: tr, Kernel: "/k", Memory: "1G", CPUs: 1, Ports: []Port{{Name: "p"}}}
 		args := qemuArgs(c, plan{accel: "tcg", cpu: "max", portSockets: []string{"/t/port0.sock"}})
 		if !strings.Contains(strings.Join(args, " "), "-device "+want+" ") {
 			t.Errorf("transport %s: qemu arguments %q lack -device %s", tr, args, want)
+		}
+	}
+}
+
+// TestDeviceMaxPorts: the device has room for every port and no more,
+// port number 0 counted when no virtconsole takes it (qemu refuses a
+// virtserialport numbered past max_ports-1).
+func TestDeviceMaxPorts(t *testing.T) {
+	for _, c := range []struct {
+		ports   []Port
+		console bool
+		want    int
+	}{
+		{[]Port{{Name: "s"}, {Name: "i"}, {Name: "o"}, {Name: "e"}}, false, 5},
+		{[]Port{{Name: "s"}, {Name: "t", Console: true}}, true, 2},
+		{[]Port{{Name: "p"}}, false, 2},
+	} {
+		if got := deviceMaxPorts(c.ports, c.console); got != c.want {
+			t.Errorf("deviceMaxPorts(%d ports, console %v) = %d, want %d", len(c.ports), c.console, got, c.want)
 		}
 	}
 }

@@ -2,7 +2,11 @@ package vm
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"time"
+
+	"virtinit/tools/internal/hostfacts"
 )
 
 // tscWindow is how long hostTSCkHz counts TSC ticks. Over 20 ms, the
@@ -57,6 +61,31 @@ func tscRate(ticks uint64, ns int64) int64 {
 	khz := int64(ticks) * 1e6 / ns
 	if khz < 100e3 || khz > 20e6 {
 		return 0
+	}
+	return khz
+}
+
+// bootIDPath holds a random ID the kernel makes at each boot (random(4)).
+var bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// knownTSCkHz is hostTSCkHz, measured once per boot of the host and kept
+// as a host fact (hostfacts) for that boot's ID: the rate of a constant
+// TSC does not change while the host runs, and measuring it holds qemu's
+// start back by tscWindow.
+func knownTSCkHz() int64 {
+	id, err := os.ReadFile(bootIDPath)
+	boot := strings.TrimSpace(string(id))
+	if err != nil || boot == "" {
+		return hostTSCkHz(tscWindow)
+	}
+	if v, ok := hostfacts.Load("tsc-khz", boot); ok {
+		if khz, err := strconv.ParseInt(v, 10, 64); err == nil && khz >= 100e3 && khz <= 20e6 {
+			return khz
+		}
+	}
+	khz := hostTSCkHz(tscWindow)
+	if khz > 0 {
+		hostfacts.Store("tsc-khz", boot, strconv.FormatInt(khz, 10))
 	}
 	return khz
 }

@@ -16,13 +16,13 @@ func TestBootParams(t *testing.T) {
 		measureTSC bool
 	}{
 		{"q35 kvm", Config{Arch: "x86_64", Machine: "q35"}, "kvm", "", "", false},
-		{"q35 kvm tuned", Config{Arch: "x86_64", Machine: "q35", Tune: true}, "kvm", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init", ",hpet=off", false},
+		{"q35 kvm tuned", Config{Arch: "x86_64", Machine: "q35", Tune: true}, "kvm", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init init_on_alloc=0", ",hpet=off", false},
 		{"q35 tcg", Config{Arch: "x86_64", Machine: "q35"}, "tcg", "no_timer_check", "", true},
-		{"microvm tcg tuned", Config{Arch: "x86_64", Machine: "microvm", Tune: true}, "tcg", "reboot=t cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init no_timer_check", "", true},
+		{"microvm tcg tuned", Config{Arch: "x86_64", Machine: "microvm", Tune: true}, "tcg", "reboot=t cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init init_on_alloc=0 no_timer_check", "", true},
 		{"microvm icount", Config{Arch: "x86_64", Machine: "microvm", Icount: true}, "tcg", "reboot=t no_timer_check tsc_early_khz=1000000", "", false},
-		{"q35 icount tuned", Config{Arch: "x86_64", Machine: "q35", Icount: true, Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init no_timer_check tsc_early_khz=1000000", ",hpet=off", false},
+		{"q35 icount tuned", Config{Arch: "x86_64", Machine: "q35", Icount: true, Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init init_on_alloc=0 no_timer_check tsc_early_khz=1000000", ",hpet=off", false},
 		{"virt tcg", Config{Arch: "aarch64", Machine: "virt"}, "tcg", "", "", false},
-		{"virt tcg tuned", Config{Arch: "aarch64", Machine: "virt", Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init", "", false},
+		{"virt tcg tuned", Config{Arch: "aarch64", Machine: "virt", Tune: true}, "tcg", "cryptomgr.notests rodata=off initcall_blacklist=jent_mod_init init_on_alloc=0", "", false},
 	}
 	for _, tt := range tests {
 		params, machine, measure := bootParams(tt.c, tt.accel)

@@ -2,6 +2,8 @@ package vm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"virtinit/tools/internal/hostfacts"
 )
 
 // VirtiofsdEnv names the environment variable that chooses the virtiofsd
@@ -223,6 +227,12 @@ func detectDialect(path string) (dialect, error) {
 	if d, ok := dialects.m[path]; ok {
 		return d, nil
 	}
+	name, key := dialectFact(path)
+	if v, ok := hostfacts.Load(name, key); ok && key != "" {
+		if d, err := decodeDialect(v); err == nil {
+			return d, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, "--help").CombinedOutput()
@@ -237,7 +247,45 @@ func detectDialect(path string) (dialect, error) {
 		dialects.m = map[string]dialect{}
 	}
 	dialects.m[path] = d
+	if key != "" {
+		hostfacts.Store(name, key, d.encode())
+	}
 	return d, nil
+}
+
+// dialectFact names the host fact (hostfacts) that keeps the dialect of
+// the virtiofsd at path, and the key it holds for: the binary's size,
+// time and inode, which an upgrade changes. Running its --help each time
+// costs a process start before the VM's.
+func dialectFact(path string) (name, key string) {
+	sum := sha256.Sum256([]byte(path))
+	name = "virtiofsd-" + hex.EncodeToString(sum[:8])
+	fi, err := os.Stat(path)
+	if err != nil {
+		return name, ""
+	}
+	key = path + " " + strconv.FormatInt(fi.Size(), 10) + " " + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		key += " " + strconv.FormatUint(st.Ino, 10)
+	}
+	return name, key
+}
+
+// encode and decodeDialect write a dialect as a host fact's value.
+func (d dialect) encode() string {
+	return "rust=" + strconv.FormatBool(d.rust) + " readonly=" + strconv.FormatBool(d.readOnly)
+}
+
+func decodeDialect(v string) (dialect, error) {
+	var d dialect
+	var rust, ro string
+	if _, err := fmt.Sscanf(v, "rust=%s readonly=%s", &rust, &ro); err != nil {
+		return d, err
+	}
+	var err1, err2 error
+	d.rust, err1 = strconv.ParseBool(rust)
+	d.readOnly, err2 = strconv.ParseBool(ro)
+	return d, errors.Join(err1, err2)
 }
 
 // FindVirtiofsd finds the virtiofsd Run uses when Config.Virtiofsd is

@@ -117,6 +117,33 @@ type Result struct {
 	// Panicked: with PanicDevice, the guest's kernel told qemu it
 	// panicked (qemu exited with status 1 and said nothing).
 	Panicked bool
+	Times    Times
+}
+
+// Times are the moments of a run on the host's clock, for a caller that
+// reports where its time goes (tools/cmd/bench): before them is the
+// caller's and Run's preparation, after QemuEnd their teardown.
+type Times struct {
+	QemuStart time.Time // qemu's process started
+	QemuEnd   time.Time // qemu's process ended
+	// PrepCPU is the host CPU time (user and system) the calling process
+	// and the children it waited for (virtiofsd --help) had used when
+	// qemu started: its own preparation, which on a loaded host takes
+	// far less CPU than wall time.
+	PrepCPU time.Duration
+}
+
+// cpuTime is the user and system time of the process and of the
+// children it has waited for (getrusage(2)).
+func cpuTime() time.Duration {
+	var d time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			d += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return d
 }
 
 // ErrNoQemu and ErrNoVirtiofsd are wrapped by the errors of Run,
@@ -218,7 +245,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if measureTSC {
 		// Measured while the daemons start.
 		tsc = make(chan int64, 1)
-		go func() { tsc <- hostTSCkHz(tscWindow) }()
+		go func() { tsc <- knownTSCkHz() }()
 	}
 
 	tmp := tempDir
@@ -353,6 +380,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
+	started, prepCPU := time.Now(), cpuTime()
 	for _, s := range ports {
 		s.start()
 	}
@@ -364,12 +392,14 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 		watch(cons, daemons, qemuDone, stop, log)
 	}()
 	waitErr := cmd.Wait()
+	ended := time.Now()
 	close(qemuDone)
 	<-watched
 	portErr := drainPorts(ports)
 
 	res := cons.result()
 	res.QemuSaid = stderr.lastLines(3)
+	res.Times = Times{QemuStart: started, QemuEnd: ended, PrepCPU: prepCPU}
 	cause := context.Cause(runCtx)
 	switch {
 	case ctx.Err() != nil:
