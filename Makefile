@@ -221,7 +221,7 @@ demo: build tools
 	tools/demo
 
 bench: build tools
-	cd tools && $(GO) run ./cmd/bench $(if $(BASE),-base '$(BASE)') $(BENCHFLAGS)
+	cd tools && $(GO) run ./cmd/bench $(if $(BASE),--base '$(BASE)') $(BENCHFLAGS)
 
 clean:
 	rm -rf $(OUT) initrd _floor

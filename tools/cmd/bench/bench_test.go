@@ -198,7 +198,7 @@ func TestConfigurations(t *testing.T) {
 		t.Errorf("q35-6.12-overlay: command line %q, modules %q; want rd.overlay and the overlay module", ov.cmdline(""), ov.modules)
 	}
 	if got := ov.withAppend("x=1").cmdline(""); !strings.HasSuffix(got, " rd.overlay x=1") {
-		t.Errorf("q35-6.12-overlay with -append x=1: %q, want rd.overlay kept and x=1 after it", got)
+		t.Errorf("q35-6.12-overlay with --append x=1: %q, want rd.overlay kept and x=1 after it", got)
 	}
 	ov.name, ov.about, ov.modules, ov.append = p.name, p.about, p.modules, p.append
 	if !reflect.DeepEqual(ov, p) {

@@ -62,22 +62,22 @@ func copyFile(src, dst string) error {
 }
 
 // prepareBase puts the base /init at dst and returns its name: the
-// -base-init binary, named by the Go release that built it, or the /init
-// of the -base revision.
+// --base-init binary, named by the Go release that built it, or the /init
+// of the --base revision.
 func prepareBase(root string, o options, dir, dst string) (string, error) {
 	if o.baseInit == "" {
 		progress("building /init of " + o.base)
 		return buildRevision(root, o.base, dir, dst)
 	}
 	if o.base != "" {
-		return "", fmt.Errorf("-base %s and -base-init %s: give one base", o.base, o.baseInit)
+		return "", fmt.Errorf("--base %s and --base-init %s: give one base", o.base, o.baseInit)
 	}
 	if err := checkInit(o.baseInit, "amd64"); err != nil {
 		return "", err
 	}
 	v, err := binsize.GoVersion(o.baseInit)
 	if err != nil {
-		return "", fmt.Errorf("-base-init %s: %w", o.baseInit, err)
+		return "", fmt.Errorf("--base-init %s: %w", o.baseInit, err)
 	}
 	return v + " " + o.baseInit, copyFile(o.baseInit, dst)
 }

@@ -32,9 +32,9 @@ type configuration struct {
 	tune      bool // vm.Config.Tune: chrootvm's boot tuning (tools/internal/vm/tune.go)
 	shares    []share
 	about     string
-	append    string       // more kernel parameters (-append)
-	qemuArgs  []string     // more qemu arguments (-qemu)
-	virtiofsd vm.Virtiofsd // the virtiofsd (-virtiofsd), as main found it
+	append    string       // more kernel parameters (--append)
+	qemuArgs  []string     // more qemu arguments (--qemu)
+	virtiofsd vm.Virtiofsd // the virtiofsd (--virtiofsd), as main found it
 }
 
 // twoShares is the shape of the VM tests: a read-only root and one
@@ -128,7 +128,7 @@ func (c configuration) cmdline(extra string) string {
 }
 
 // checkCmdline makes sure that the kernel takes the configuration's
-// command line, with the words -append added.
+// command line, with the words --append added.
 func (c configuration) checkCmdline() error {
 	_, err := c.composeCmdline("rd.debug")
 	if err != nil {
@@ -160,7 +160,7 @@ func (c configuration) composeCmdline(extra string) (string, error) {
 	return line.String()
 }
 
-// withAppend adds the words of -append after the configuration's own
+// withAppend adds the words of --append after the configuration's own
 // (q35-6.12-overlay's rd.overlay), which they must not replace.
 func (c configuration) withAppend(words string) configuration {
 	c.append = strings.TrimSpace(c.append + " " + words)

@@ -6,17 +6,16 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"virtinit/tools/internal/cli"
 	"virtinit/tools/internal/vm"
 )
 
@@ -24,7 +23,7 @@ type options struct {
 	n        int
 	configs  string
 	base     string
-	baseInit string // -base-init
+	baseInit string // --base-init
 	init     string
 	initArm  string
 	cache    string
@@ -35,44 +34,19 @@ type options struct {
 	verbose  bool
 	append   string
 	qemu     string
-	fsd      string // -virtiofsd
+	fsd      string // --virtiofsd
 	chroot   string
+	help     bool
 }
 
 func main() {
-	var o options
-	flag.IntVar(&o.n, "n", 5, "boots per configuration and variant")
-	flag.StringVar(&o.configs, "configs", "all", "configurations to boot: comma-separated parts of their names")
-	flag.StringVar(&o.base, "base", os.Getenv("BASE"), "a git revision whose /init is booted alternately with ours (default $BASE)")
-	flag.StringVar(&o.baseInit, "base-init", "", "an amd64 /init `binary` booted alternately with ours, named by the Go release that built it (make build-oldgo's, say); instead of -base")
-	flag.StringVar(&o.init, "init", "", "our /init binary (default out/amd64/initrd of the repository)")
-	flag.StringVar(&o.initArm, "init-arm64", "", "our arm64 /init binary, for the arm64 configurations (default: make build GOARCH=arm64, out/arm64/initrd)")
-	flag.StringVar(&o.cache, "cache", os.Getenv("VIRTINIT_CACHE"), "the cache of kernels (default $VIRTINIT_CACHE, else .cache of the repository)")
-	flag.StringVar(&o.out, "out", "", "where the JSON and SVG files go (default out/bench of the repository)")
-	flag.IntVar(&o.jobs, "jobs", min(runtime.NumCPU(), 2), "VMs booted at a time (guest time does not depend on it)")
-	flag.IntVar(&o.wall, "wall", 3, "rounds of `chrootvm ROOTFS /bin/true` boots for the host's times, each tuned and --no-tune, cold and warm (0: none)")
-	flag.StringVar(&o.chrootvm, "chrootvm", "", "the chrootvm binary (default: built from this source tree)")
-	flag.StringVar(&o.chroot, "chroot", "all", "chrootvm configurations booted with its defaults and with --no-tune: comma-separated parts of their names, or none")
-	flag.StringVar(&o.append, "append", "", "kernel parameters added to every boot's command line")
-	flag.StringVar(&o.qemu, "qemu", "", "qemu arguments added to every boot, separated by spaces")
-	flag.StringVar(&o.fsd, "virtiofsd", "", "the virtiofsd that serves the shares, Rust or C (default: vm's choice: $VIRTIOFSD, else the first of /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd, /usr/lib/virtiofsd, virtiofsd on PATH)")
-	flag.IntVar(&phaseBoots, "phase-boots", 1, "rd.debug boots per configuration and variant (the breakdown is the median one's)")
-	flag.BoolVar(&o.verbose, "v", false, "print the console output of the phase boots")
-	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: bench [flags]\n\nBoots every configuration under qemu -icount and reports guest times, sizes and a phase breakdown.\nConfigurations: ")
-		for i, c := range configurations {
-			if i > 0 {
-				fmt.Fprint(os.Stderr, ", ")
-			}
-			fmt.Fprint(os.Stderr, c.name)
-		}
-		fmt.Fprint(os.Stderr, "\n\nFlags:\n")
-		flag.PrintDefaults()
+	o, err := parseArgs(os.Args[1:])
+	if err != nil {
+		os.Exit(cli.ReportUsage(os.Stderr, "bench", err))
 	}
-	flag.Parse()
-	if flag.NArg() > 0 || o.n < 1 || o.jobs < 1 {
-		flag.Usage()
-		os.Exit(2)
+	if o.help {
+		fmt.Print(usage())
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -97,7 +71,7 @@ func run(ctx context.Context, o options) error {
 	configs := selectConfigurations(configurations, o.configs)
 	chroots := selectChrootvm(o.chroot)
 	if len(configs) == 0 && len(chroots) == 0 && o.wall == 0 {
-		return fmt.Errorf("-configs %q and -chroot %q select no configuration, and -wall 0 asks for no wall time", o.configs, o.chroot)
+		return fmt.Errorf("--configs %q and --chroot %q select no configuration, and --wall 0 asks for no wall time", o.configs, o.chroot)
 	}
 	kernels := map[string]kernel{}
 	arches := map[string]bool{}
@@ -144,7 +118,7 @@ func run(ctx context.Context, o options) error {
 	r.Virtiofsd = describeVirtiofsd(fsd)
 	progress("virtiofsd " + r.Virtiofsd.String())
 	// make size first: it rebuilds out/amd64/initrd, the binary measured
-	// below unless -init names another.
+	// below unless --init names another.
 	progress("make size")
 	r.Size = makeSize(root, w.dir)
 	if o.init == "" {
