@@ -137,13 +137,13 @@ func moduleErr(err unix.Errno, compressed bool) string {
 	case compressed && (err == unix.EINVAL || err == unix.EOPNOTSUPP):
 		// Kernels before 6.4 reject the unknown flag with EINVAL; later
 		// ones without CONFIG_MODULE_DECOMPRESS answer EOPNOTSUPP.
-		why = "the kernel cannot decompress modules; put the module uncompressed into the initrd"
+		why = "the kernel cannot decompress modules: put it uncompressed into the initrd"
 	case err == unix.EKEYREJECTED:
-		why = "the kernel enforces module signatures (module.sig_enforce or CONFIG_MODULE_SIG_FORCE) and this module's is missing, stripped or not trusted"
+		why = "signatures enforced (module.sig_enforce or CONFIG_MODULE_SIG_FORCE): this one's is missing, stripped or untrusted"
 	case err == unix.EPERM:
 		why = "refused: kernel lockdown forbids unsigned modules, or no privilege"
 	case err == unix.ENOEXEC:
-		why = "not a valid module for this kernel (corrupt, or built for another kernel)"
+		why = "not a module for this kernel (corrupt, or built for another)"
 	}
 	return why
 }

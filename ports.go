@@ -109,7 +109,7 @@ func waitPort(name string, deadline int64) (string, error) {
 		}
 		if now() >= deadline {
 			if known == "" {
-				known = " no named ports (is virtio_console built in or in the initrd, and a virtio-serial device there?)"
+				known = " no named ports (virtio_console missing, or no virtio-serial device?)"
 			}
 			return "", errorString(`virtio-serial port "` + name + `" not found: the kernel has` + known)
 		}
