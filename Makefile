@@ -34,8 +34,6 @@ BIN       = $(OUT)/$(GOARCH)/initrd
 # another user) or not, and a checkout's state is no part of it.
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -X main.version=$(VERSION)'
 BUILD     = GOARCH=$(GOARCH) $(GOBUILD)
-# TOP is the repository's top, for recipes that change directory.
-TOP      := $(CURDIR)
 OUTABS    = $(abspath $(OUT))
 
 # checkversion refuses a VERSION that the shell, the linker or a file
@@ -104,7 +102,7 @@ install:
 
 # The tarball is osbuild.spec's Source1: osbuild-initrd-VERSION.tar.gz with
 # the single top directory osbuild-initrd-VERSION.
-DIST := osbuild-initrd-$(VERSION)
+DIST  = osbuild-initrd-$(VERSION)
 dist:
 	$(checkversion)@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo 'make dist: not a git checkout: the tarball holds the files git tracks' >&2; exit 1; }
 	rm -rf $(OUT)/dist && mkdir -p $(OUT)/dist/$(DIST)

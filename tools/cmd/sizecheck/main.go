@@ -32,7 +32,8 @@ Judges the /init BINARY against the bytes it adds to UNIX_FLOOR (an empty
 main importing golang.org/x/sys/unix, built by the same toolchain) and
 prints the figures; exits 1 when it is over budget.
 
-  --over BYTES   the most bytes BINARY may add to UNIX_FLOOR (default 81920)
+  --over BYTES   the most bytes BINARY may add to UNIX_FLOOR (required: the
+                 Makefile's SIZE_OVER)
   --limit BYTES  the most bytes BINARY's file may be as a whole (default 0: none)
   --json FILE    also write the figures and the verdict as JSON to FILE
   -h, --help     this text
@@ -69,8 +70,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c := &config{over: 81920}
+	c := &config{over: -1}
 	files, err := cli.Parse(args, options, c, true)
+	if err == nil && !c.help && c.over < 0 {
+		err = cli.Usagef("no --over BYTES: the budget is the Makefile's SIZE_OVER")
+	}
 	if err == nil && !c.help && len(files) != 4 {
 		err = cli.Usagef("want ARCH BINARY EMPTY_FLOOR UNIX_FLOOR, got %d operands", len(files))
 	}

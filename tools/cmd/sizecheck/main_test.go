@@ -52,7 +52,7 @@ func TestJSON(t *testing.T) {
 	}
 
 	// Over the limit: exit status 1, and the JSON says so too.
-	cmd = exec.Command(exe, "--limit", "1000", "--json", path, "amd64", exe, exe, exe)
+	cmd = exec.Command(exe, "--over", "1000", "--limit", "1000", "--json", path, "amd64", exe, exe, exe)
 	cmd.Env = append(os.Environ(), "SIZECHECK_RUN_MAIN=1")
 	out, err = cmd.CombinedOutput()
 	if e, ok := err.(*exec.ExitError); !ok || e.ExitCode() != 1 || !strings.Contains(string(out), "OVER BUDGET") {
@@ -67,7 +67,7 @@ func TestJSON(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"amd64", "a", "b"}, {"--over", "lots", "amd64", "a", "b", "c"}, {"--max", "1.05", "amd64", "a", "b", "c"}} {
+	for _, args := range [][]string{{"--over", "1", "amd64", "a", "b"}, {"amd64", "a", "b", "c"}, {"--over", "lots", "amd64", "a", "b", "c"}, {"--max", "1.05", "amd64", "a", "b", "c"}} {
 		var out, errs strings.Builder
 		if code := run(args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "Try 'sizecheck --help'") {
 			t.Errorf("sizecheck %q = %d, %q; want 2 and a pointer to --help", args, code, errs.String())
