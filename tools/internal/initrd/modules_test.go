@@ -294,6 +294,82 @@ func TestModuleAvailable(t *testing.T) {
 	}
 }
 
+// TestTreeFromIndexes: with a modules.dep that names every module by a
+// path in the tree, the tree is not walked, so a module file depmod did not
+// list is not found, as modprobe would not find it; a modules.dep with a
+// path from elsewhere leaves the walk to find the files, its own paths
+// still winning. Without a modules.dep, modules.order names the modules,
+// by .ko paths whose files may be compressed.
+func TestTreeFromIndexes(t *testing.T) {
+	mods := map[string][]string{
+		"kernel/a.ko":          nil,
+		"kernel/b.ko":          {"a"},
+		"kernel/unlisted.ko":   nil,
+		"updates/b.ko":         {"a"},
+		"kernel/extra/x.ko.xz": nil,
+	}
+	tests := []struct {
+		name     string
+		dep      string
+		order    string
+		loadable map[string]bool
+		bPath    string
+	}{
+		{
+			name:     "modules.order",
+			order:    "kernel/a.ko\nkernel/b.ko\nkernel/extra/x.ko\nkernel/gone.ko\n",
+			loadable: map[string]bool{"a": true, "b": true, "x": true, "unlisted": false, "gone": false},
+			bPath:    "kernel/b.ko",
+		},
+		{
+			name:     "modules.dep before modules.order",
+			dep:      "kernel/a.ko:\nupdates/b.ko: kernel/a.ko\n",
+			order:    "kernel/a.ko\nkernel/b.ko\nkernel/extra/x.ko\n",
+			loadable: map[string]bool{"a": true, "b": true, "x": false},
+			bPath:    "updates/b.ko",
+		},
+		{
+			name:     "complete",
+			dep:      "kernel/a.ko:\nkernel/b.ko: kernel/a.ko\nkernel/extra/x.ko.xz:\n",
+			loadable: map[string]bool{"a": true, "b": true, "x": true, "unlisted": false},
+			bPath:    "kernel/b.ko",
+		},
+		{
+			name:     "a path from another tree",
+			dep:      "kernel/a.ko:\nkernel/b.ko: kernel/a.ko\n/elsewhere/x.ko.xz:\n",
+			loadable: map[string]bool{"a": true, "b": true, "x": true, "unlisted": true},
+			bPath:    "kernel/b.ko",
+		},
+		{
+			name:     "none",
+			loadable: map[string]bool{"a": true, "b": true, "x": true, "unlisted": true},
+			bPath:    "updates/b.ko",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, fakeTree{modules: mods, dep: tt.dep})
+			if tt.order != "" {
+				if err := os.WriteFile(filepath.Join(dir, "modules.order"), []byte(tt.order), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tr, err := ReadTree(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.loadable {
+				if _, got := tr.Available(name); got != want {
+					t.Errorf("Available(%q) loadable = %v, want %v", name, got, want)
+				}
+			}
+			if got, _ := tr.t.file("b"); got != tt.bPath {
+				t.Errorf("b's path = %q, want %q", got, tt.bPath)
+			}
+		})
+	}
+}
+
 func TestKernelRelease(t *testing.T) {
 	dir := writeTree(t, fakeTree{})
 	link := filepath.Join(t.TempDir(), "modules")
