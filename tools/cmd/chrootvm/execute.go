@@ -77,12 +77,40 @@ func (e *execution) execute(ctx context.Context) outcome {
 	case err != nil:
 		return outcome{err: err}
 	}
+	if out.recorded && !e.p.virtiofsd.Rust {
+		out.full = e.fullShares()
+	}
 	var output []byte
 	if res != nil {
 		output = res.Output
 	}
 	e.report(out, status.Bytes(), output)
 	return out
+}
+
+// fullRoom is the free space under which a share's filesystem counts as
+// full for fullShares: a write-back of a few pages can fail there.
+const fullRoom = 1 << 20
+
+// fullShares makes up, for the C virtiofsd, for what the guest cannot
+// see: it answers a write its disk could not hold with a short count,
+// which the guest's FUSE write-back takes for success
+// (fs/fuse/file.c, fuse_writepage_end reads only the error), so data a
+// program wrote through a shared mapping is lost without an error for
+// /init's syncfs to report. It returns the read-write shares whose
+// filesystems are full when the run ends (less than fullRoom free,
+// counting the blocks root may use, as the daemon runs as root), each
+// named with the space left: they may have lost such data.
+func (e *execution) fullShares() []string {
+	var full []string
+	for _, s := range e.p.shares {
+		var st syscall.Statfs_t
+		if s.ReadOnly || syscall.Statfs(s.Path, &st) != nil || st.Bfree*uint64(st.Bsize) >= fullRoom {
+			continue
+		}
+		full = append(full, fmt.Sprintf("%s: its filesystem has %d bytes left", sharePath(s.Tag, e.p.shares), st.Bfree*uint64(st.Bsize)))
+	}
+	return full
 }
 
 // writeInitrd builds the initrd: a file of the run's own directory, read
@@ -180,6 +208,9 @@ func (e *execution) report(out outcome, statusPort, console []byte) {
 	for _, l := range rec.Lost {
 		tag, why, _ := strings.Cut(l, ": ")
 		e.errorf("data the program wrote to %s was lost: the guest could not write it back (%s)", sharePath(tag, e.p.shares), why)
+	}
+	for _, f := range out.full {
+		e.errorf("data the program wrote to %s may have been lost: the C virtiofsd (%s) does not report the writes it could not complete; the Rust virtiofsd does (--virtiofsd)", f, e.p.virtiofsd.Path)
 	}
 	switch {
 	case out.timedOut:

@@ -195,6 +195,24 @@ func TestHelpStatuses(t *testing.T) {
 	if got := exitStatus(rec("signal 9")); got != 137 {
 		t.Errorf("signal 9 gives %d", got)
 	}
+	// A full share with the C virtiofsd: a program that succeeded may
+	// have lost data; one that failed keeps its status.
+	full := []string{"/out (tag out): its filesystem has 0 bytes left"}
+	for _, tt := range []struct {
+		record string
+		want   int
+	}{
+		{"start\nexit 0", exitLost},
+		{"start\nshutdown poweroff", exitLost},
+		{"start\nexit 1", 1},
+		{"start\nsignal 9", 137},
+	} {
+		o := rec(tt.record)
+		o.full = full
+		if got := exitStatus(o); got != tt.want {
+			t.Errorf("%q with a full share gives %d, want %d", tt.record, got, tt.want)
+		}
+	}
 }
 
 // TestSecondSignal: a second signal while chrootvm cleans up after the

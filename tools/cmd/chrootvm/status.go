@@ -81,6 +81,10 @@ type outcome struct {
 	// died says what ended the guest after the program started without
 	// /init's end record (record.Started): a panic, qemu's death.
 	died string
+	// full names the read-write shares served by the C virtiofsd whose
+	// filesystems were full at the end (execution.fullShares): data
+	// written back to them may have been lost without the guest's word.
+	full []string
 }
 
 // exitStatus is chrootvm's exit status for an outcome, the only place
@@ -90,7 +94,8 @@ type outcome struct {
 // record, as chroot(1) and a shell report the same ends: the program's
 // status, 128+N for a signal, 127 when the program was not found and 126
 // when it could not be run; 0 for a shutdown the program asked for;
-// exitLost when data did not reach a share; exitGuestDied when the guest
+// exitLost when data did not reach a share, or may not have after a
+// program that succeeded (o.full); exitGuestDied when the guest
 // ended after the program started without /init's word, and exitNoBoot
 // when it never reached the program.
 func exitStatus(o outcome) int {
@@ -117,8 +122,9 @@ func exitStatus(o outcome) int {
 		return exitNoBoot
 	}
 	r := o.record
+	succeeded := r.Kind == contract.RecordShutdown || r.Kind == contract.RecordExit && r.N == 0
 	switch {
-	case len(r.Lost) > 0:
+	case len(r.Lost) > 0, len(o.full) > 0 && succeeded:
 		return exitLost
 	case r.Kind == contract.RecordShutdown:
 		return 0 // the program asked for it

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -121,7 +120,8 @@ func deviceMaxPorts(ports []Port, console bool) int {
 // portServer is the host's end of one port.
 type portServer struct {
 	port Port
-	ln   *net.UnixListener
+	ln   *os.File      // listening, nonblocking (listenUnix)
+	sock string        // its path
 	done chan struct{} // closed when Out has everything or the connection failed
 	err  error         // set before done is closed
 	// stop is the read end of a pipe whose write end stopIn closes: the
@@ -138,18 +138,14 @@ func listenPorts(ports []Port, dir string) ([]*portServer, []string, error) {
 	var sockets []string
 	for i, p := range ports {
 		sock := filepath.Join(dir, "port"+strconv.Itoa(i)+".sock")
-		if len(sock) >= maxSocketPath {
-			closePorts(servers)
-			return nil, nil, fmt.Errorf("socket path %s is longer than %d bytes (set TMPDIR to a shorter directory)", sock, maxSocketPath-1)
-		}
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		ln, err := listenUnix(sock, true)
 		if err != nil {
 			closePorts(servers)
 			return nil, nil, fmt.Errorf("socket of port %s: %w", p.Name, err)
 		}
-		srv := &portServer{port: p, ln: ln, done: make(chan struct{}), inDone: make(chan struct{})}
+		srv := &portServer{port: p, ln: ln, sock: sock, done: make(chan struct{}), inDone: make(chan struct{})}
 		if srv.stop, srv.stopW, err = os.Pipe(); err != nil {
-			ln.Close()
+			srv.closeListener()
 			closePorts(servers)
 			return nil, nil, err
 		}
@@ -166,7 +162,7 @@ func closePorts(servers []*portServer) {
 	t := time.NewTimer(portDrain)
 	defer t.Stop()
 	for _, s := range servers {
-		s.ln.Close()
+		s.closeListener()
 		s.stopW.Close()
 		if s.served {
 			select {
@@ -176,6 +172,13 @@ func closePorts(servers []*portServer) {
 		}
 		s.stop.Close()
 	}
+}
+
+// closeListener closes the listening socket and removes its file; twice
+// does no harm.
+func (s *portServer) closeListener() {
+	s.ln.Close()
+	os.Remove(s.sock)
 }
 
 // start serves the port in a goroutine of its own.
@@ -188,8 +191,8 @@ func (s *portServer) start() {
 // guest, the guest's bytes to Out until qemu closes the connection.
 func (s *portServer) serve() {
 	defer close(s.done)
-	conn, err := s.ln.AcceptUnix()
-	s.ln.Close() // one connection: qemu's
+	conn, err := acceptUnix(s.ln)
+	s.closeListener() // one connection: qemu's
 	if err != nil || s.port.In == nil {
 		close(s.inDone)
 	}
@@ -205,11 +208,11 @@ func (s *portServer) serve() {
 			// A read error of In ends the input as its end does: the
 			// guest must not wait for bytes that will never come.
 			if copyIn(conn, s.port.In, s.stop) && !s.port.Console {
-				conn.CloseWrite()
+				shutdownWrite(conn)
 			}
 		}()
 	case s.port.Out == nil && !s.port.Console:
-		conn.CloseWrite()
+		shutdownWrite(conn)
 	}
 	// Output: read to the end even when Out fails, so the guest never
 	// blocks on a port nobody reads.

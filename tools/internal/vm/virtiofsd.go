@@ -344,7 +344,7 @@ type daemon struct {
 // accepts it. Our copy is closed once the daemon has its own: when the
 // daemon dies, connecting fails at once instead of hanging.
 func startDaemon(v Virtiofsd, s Share, sock string, log *logger) (*daemon, error) {
-	l, err := listenUnix(sock)
+	l, err := listenUnix(sock, false)
 	if err != nil {
 		return nil, fmt.Errorf("virtiofsd socket for %s: %w", s.Tag, err)
 	}
@@ -413,14 +413,21 @@ func stopDaemons(daemons []*daemon) {
 // maxSocketPath is the size of sun_path in struct sockaddr_un, with its NUL.
 const maxSocketPath = 108
 
-// listenUnix makes a listening Unix socket at path. It is made with the
-// system calls, not package net, because it is handed to another process:
-// its descriptor must be in blocking mode.
-func listenUnix(path string) (*os.File, error) {
+// listenUnix makes a listening Unix socket at path, with the system calls:
+// package net would bring cgo's resolver into chrootvm, and with it
+// dynamic linking and 4-5 ms of every start (tools/cmd/bench/README.md).
+// A socket handed to another process (a virtiofsd's --fd) must be in
+// blocking mode; one chrootvm serves itself is made nonblocking, so that
+// the runtime's poller waits on it and Close ends an accept (portServer).
+func listenUnix(path string, nonblock bool) (*os.File, error) {
 	if len(path) >= maxSocketPath {
 		return nil, fmt.Errorf("socket path %s is longer than %d bytes (set TMPDIR to a shorter directory)", path, maxSocketPath-1)
 	}
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	flags := syscall.SOCK_STREAM | syscall.SOCK_CLOEXEC
+	if nonblock {
+		flags |= syscall.SOCK_NONBLOCK
+	}
+	fd, err := syscall.Socket(syscall.AF_UNIX, flags, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
@@ -433,4 +440,40 @@ func listenUnix(path string) (*os.File, error) {
 		return nil, &os.PathError{Op: "listen", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(fd), path), nil
+}
+
+// acceptUnix waits for a connection on a nonblocking listening socket
+// from listenUnix and returns it, nonblocking too, served by the poller.
+func acceptUnix(ln *os.File) (*os.File, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd int
+	var aerr error
+	err = rc.Read(func(s uintptr) bool {
+		fd, _, aerr = syscall.Accept4(int(s), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		return aerr != syscall.EAGAIN
+	})
+	if err != nil {
+		return nil, err
+	}
+	if aerr != nil {
+		return nil, &os.PathError{Op: "accept", Path: ln.Name(), Err: aerr}
+	}
+	return os.NewFile(uintptr(fd), ln.Name()), nil
+}
+
+// shutdownWrite shuts a socket's sending side down: the peer reads its
+// end of file.
+func shutdownWrite(conn *os.File) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(s uintptr) { serr = syscall.Shutdown(int(s), syscall.SHUT_WR) }); err != nil {
+		return err
+	}
+	return os.NewSyscallError("shutdown", serr)
 }

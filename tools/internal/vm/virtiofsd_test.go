@@ -228,7 +228,7 @@ func TestFindVirtiofsd(t *testing.T) {
 // succeeds before anybody accepts it.
 func TestListenUnix(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
-	l, err := listenUnix(path)
+	l, err := listenUnix(path, false)
 	if err != nil {
 		t.Fatalf("listenUnix: %v", err)
 	}
@@ -246,7 +246,7 @@ func TestListenUnix(t *testing.T) {
 	}
 
 	long := filepath.Join(t.TempDir(), strings.Repeat("d", 110))
-	if _, err := listenUnix(long); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if _, err := listenUnix(long, false); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("listenUnix(%q) = %v, want an error about its length", long, err)
 	}
 }
