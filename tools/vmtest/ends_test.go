@@ -227,6 +227,14 @@ func TestChrootvmWritebackLost(t *testing.T) {
 						t.Errorf("a share with room: exit status %d, want 0\nstderr:\n%s", r.code, r.stderr)
 					}
 				}
+				// A share full before the run, which the program only
+				// reads: nothing was written, nothing lost.
+				args := append(chrootvmArgs(k), "--virtiofsd", k.fsd.path, "--mount", "out", out, k.guest.rootfs, "/bin/sh", "-c", "ls /run/mnt/out >/dev/null")
+				script := `mount -t tmpfs -o size=512k lost "$1" && { cat /dev/zero >"$1/filler" 2>/dev/null; shift && exec "$@"; }`
+				r := runChrootvmIO(t, "unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", out, bin}, args...), nil)
+				if r.code != 0 {
+					t.Errorf("a share full before the run, only read: exit status %d, want 0\nstderr:\n%s", r.code, r.stderr)
+				}
 			})
 		}
 	}

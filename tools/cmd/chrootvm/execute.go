@@ -56,6 +56,10 @@ func (e *execution) execute(ctx context.Context) outcome {
 	if e.o.debug {
 		console = e.stderr
 	}
+	var before []int64
+	if !e.p.virtiofsd.Rust {
+		before = e.freeSpace()
+	}
 	res, err := vm.Run(ctx, e.vmConfig(initrdPath, dir.path, ports, console))
 	if res != nil {
 		e.times = res.Times
@@ -78,7 +82,7 @@ func (e *execution) execute(ctx context.Context) outcome {
 		return outcome{err: err}
 	}
 	if out.recorded && !e.p.virtiofsd.Rust {
-		out.full = e.fullShares()
+		out.full = e.fullShares(before)
 	}
 	var output []byte
 	if res != nil {
@@ -92,23 +96,40 @@ func (e *execution) execute(ctx context.Context) outcome {
 // full for fullShares: a write-back of a few pages can fail there.
 const fullRoom = 1 << 20
 
+// freeSpace is the free space of each read-write share's filesystem,
+// counting the blocks root may use, as the C virtiofsd runs as root; -1
+// where statfs fails.
+func (e *execution) freeSpace() []int64 {
+	free := make([]int64, len(e.p.shares))
+	for i, s := range e.p.shares {
+		var st syscall.Statfs_t
+		if s.ReadOnly || syscall.Statfs(s.Path, &st) != nil {
+			free[i] = -1
+			continue
+		}
+		free[i] = int64(st.Bfree) * int64(st.Bsize)
+	}
+	return free
+}
+
 // fullShares makes up, for the C virtiofsd, for what the guest cannot
 // see: it answers a write its disk could not hold with a short count,
 // which the guest's FUSE write-back takes for success
 // (fs/fuse/file.c, fuse_writepage_end reads only the error), so data a
 // program wrote through a shared mapping is lost without an error for
 // /init's syncfs to report. It returns the read-write shares whose
-// filesystems are full when the run ends (less than fullRoom free,
-// counting the blocks root may use, as the daemon runs as root), each
-// named with the space left: they may have lost such data.
-func (e *execution) fullShares() []string {
+// filesystems the run filled: less than fullRoom free at the end, and
+// less than at the start (before, the free space the run began with),
+// each named with the space left. Such a share may have lost data; one
+// that was as full before the run and is no fuller was not written to.
+func (e *execution) fullShares(before []int64) []string {
 	var full []string
-	for _, s := range e.p.shares {
-		var st syscall.Statfs_t
-		if s.ReadOnly || syscall.Statfs(s.Path, &st) != nil || st.Bfree*uint64(st.Bsize) >= fullRoom {
+	for i, free := range e.freeSpace() {
+		if free < 0 || free >= fullRoom || i < len(before) && free >= before[i] {
 			continue
 		}
-		full = append(full, fmt.Sprintf("%s: its filesystem has %d bytes left", sharePath(s.Tag, e.p.shares), st.Bfree*uint64(st.Bsize)))
+		s := e.p.shares[i]
+		full = append(full, fmt.Sprintf("%s: its filesystem has %d bytes left", sharePath(s.Tag, e.p.shares), free))
 	}
 	return full
 }

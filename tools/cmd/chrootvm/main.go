@@ -161,10 +161,10 @@ Exit status:
   117  data PROGRAM wrote to a --mount share could not be written back
        to the host (its disk full, say): the share is named. The C
        virtiofsd answers such a write with a short count, which the
-       guest takes for success: with it, a share whose filesystem is
-       full (under 1 MiB free) at the end may have lost data, which
-       makes 117 after a program that succeeded, and is only said
-       after one that failed
+       guest takes for success: with it, a share whose filesystem the
+       run filled (under 1 MiB free at the end, and less than at the
+       start) may have lost data, which makes 117 after a program that
+       succeeded, and is only said after one that failed
   118  the guest died while PROGRAM ran, without /init's word: the kernel
        panicked, qemu was killed, or the kernel powered off by itself
        (the reason is printed)
