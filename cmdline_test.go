@@ -28,6 +28,10 @@ func TestSplitCmdline(t *testing.T) {
 		{"--=x y", []string{"--=x", "y"}, nil},
 		{`k="unterminated value`, []string{"k=unterminated value"}, nil},
 		{"a\tb\nc", []string{"a", "b", "c"}, nil},
+		// The kernel's isspace takes 0xA0 for a space, also inside
+		// UTF-8's U+00A0 (C2 A0).
+		{"panic=0\xa0x", []string{"panic=0", "x"}, nil},
+		{"a\u00a0b", []string{"a\xc2", "b"}, nil},
 	}
 	for _, tt := range tests {
 		words, rest := splitCmdline(tt.in)

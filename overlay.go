@@ -44,7 +44,7 @@ func mountOverlayRoot(c *config, deadline int64) error {
 	}
 	if err == unix.ENODEV {
 		return failWhy("mount overlay on", sysroot, err,
-			"the kernel has no overlay filesystem: build it in (CONFIG_OVERLAY_FS) or put the overlay module into the initrd (mkvirtinitrd --overlay)")
+			"the kernel has no overlay filesystem: build it in, or add its module to the initrd (mkvirtinitrd --overlay)")
 	}
 	if err != 0 {
 		return fail("mount overlay on", sysroot, err)

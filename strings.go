@@ -66,9 +66,11 @@ func indexByte(s string, c byte) int {
 	return -1
 }
 
-// isSpace is the kernel's isspace: space, \t \n \v \f \r.
+// isSpace is the kernel's isspace: space, \t \n \v \f \r, and 0xA0,
+// Latin-1's no-break space (lib/ctype.c), which a command line given as
+// UTF-8 holds as the second byte of U+00A0.
 func isSpace(c byte) bool {
-	return c == ' ' || (c >= '\t' && c <= '\r')
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0
 }
 
 // split cuts s at every sep and drops the empty pieces.

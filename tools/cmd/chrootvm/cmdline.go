@@ -33,7 +33,7 @@ import (
 func cmdline(console, supervise string, mounts []vm.Share, appends []string, env []string, debug bool) (string, error) {
 	extra := []string{"panic=-1", "rootfstype=virtiofs", "ro", contract.WordSupervise + "=" + supervise}
 	for _, e := range env {
-		if k, v, ok := strings.Cut(e, "="); ok && k != "" && v != "" && !strings.ContainsAny(e, "\" \t\n\v\f\r") {
+		if k, v, ok := strings.Cut(e, "="); ok && k != "" && v != "" && !strings.Contains(e, `"`) && !contract.HasSpace(e) {
 			extra = append(extra, e)
 		}
 	}

@@ -74,6 +74,10 @@ func TestCheckAppend(t *testing.T) {
 		{`"rd.supervise=console"`, "chooses rd.supervise itself"},
 		{`rd.supervise="tty"`, "chooses rd.supervise itself"},
 		{`"rd.overlay"`, "use --overlay"},
+		// The kernel's isspace takes the byte 0xA0 for a space, also
+		// the second byte of UTF-8's U+00A0.
+		{"panic=0\xa0", "stay halted"},
+		{"quiet\u00a0panic=0", "stay halted"},
 		{"panic=010 panic=-1 panic=x panic", ""},
 		{"-- panic=0", ""},
 	}

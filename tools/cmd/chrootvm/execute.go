@@ -58,7 +58,7 @@ func (e *execution) execute(ctx context.Context) outcome {
 	}
 	var before []int64
 	if !e.p.virtiofsd.Rust {
-		before = e.freeSpace()
+		before, _ = e.freeSpace()
 	}
 	res, err := vm.Run(ctx, e.vmConfig(initrdPath, dir.path, ports, console))
 	if res != nil {
@@ -92,24 +92,38 @@ func (e *execution) execute(ctx context.Context) outcome {
 	return out
 }
 
-// fullRoom is the free space under which a share's filesystem counts as
-// full for fullShares: a write-back of a few pages can fail there.
-const fullRoom = 1 << 20
+// A filesystem counts as full for fullShares when it has less than
+// fullRoom free beyond its reserve: what ext4 keeps even from root, 2% of
+// its blocks and at most 16 MiB (fs/ext4/super.c,
+// ext4_calculate_resv_clusters; it counts as free in statfs), less on
+// other filesystems, which fullShares takes as the same.
+const (
+	fullRoom    = 64 << 10
+	fullReserve = 16 << 20
+)
+
+// fullShare is a share whose filesystem a run filled.
+type fullShare struct {
+	where string // sharePath's
+	free  int64  // bytes free at the end
+}
 
 // freeSpace is the free space of each read-write share's filesystem,
 // counting the blocks root may use, as the C virtiofsd runs as root; -1
-// where statfs fails.
-func (e *execution) freeSpace() []int64 {
-	free := make([]int64, len(e.p.shares))
+// where there is none to tell: a read-only share, a failed statfs, or a
+// filesystem without a size (ramfs, which never fills).
+func (e *execution) freeSpace() (free, limit []int64) {
+	free, limit = make([]int64, len(e.p.shares)), make([]int64, len(e.p.shares))
 	for i, s := range e.p.shares {
 		var st syscall.Statfs_t
-		if s.ReadOnly || syscall.Statfs(s.Path, &st) != nil {
+		if s.ReadOnly || syscall.Statfs(s.Path, &st) != nil || st.Blocks == 0 {
 			free[i] = -1
 			continue
 		}
 		free[i] = int64(st.Bfree) * int64(st.Bsize)
+		limit[i] = min(int64(st.Blocks)*int64(st.Bsize)/50, fullReserve) + fullRoom
 	}
-	return free
+	return free, limit
 }
 
 // fullShares makes up, for the C virtiofsd, for what the guest cannot
@@ -118,18 +132,18 @@ func (e *execution) freeSpace() []int64 {
 // (fs/fuse/file.c, fuse_writepage_end reads only the error), so data a
 // program wrote through a shared mapping is lost without an error for
 // /init's syncfs to report. It returns the read-write shares whose
-// filesystems the run filled: less than fullRoom free at the end, and
-// less than at the start (before, the free space the run began with),
-// each named with the space left. Such a share may have lost data; one
-// that was as full before the run and is no fuller was not written to.
-func (e *execution) fullShares(before []int64) []string {
-	var full []string
-	for i, free := range e.freeSpace() {
-		if free < 0 || free >= fullRoom || i < len(before) && free >= before[i] {
+// filesystems the run filled: under the limit of freeSpace at the end,
+// and with less room than at the start (before, freeSpace's then). Such
+// a share may have lost data; one as full before the run and no fuller
+// was not written to.
+func (e *execution) fullShares(before []int64) []fullShare {
+	var full []fullShare
+	free, limit := e.freeSpace()
+	for i, f := range free {
+		if f < 0 || f >= limit[i] || i < len(before) && f >= before[i] {
 			continue
 		}
-		s := e.p.shares[i]
-		full = append(full, fmt.Sprintf("%s: its filesystem has %d bytes left", sharePath(s.Tag, e.p.shares), free))
+		full = append(full, fullShare{sharePath(e.p.shares[i].Tag, e.p.shares), f})
 	}
 	return full
 }
@@ -231,7 +245,7 @@ func (e *execution) report(out outcome, statusPort, console []byte) {
 		e.errorf("data the program wrote to %s was lost: the guest could not write it back (%s)", sharePath(tag, e.p.shares), why)
 	}
 	for _, f := range out.full {
-		e.errorf("data the program wrote to %s may have been lost: the C virtiofsd (%s) does not report the writes it could not complete; the Rust virtiofsd does (--virtiofsd)", f, e.p.virtiofsd.Path)
+		e.errorf("data the program wrote to %s may have been lost: the run filled its filesystem (%d bytes left), and the C virtiofsd (%s) does not report the writes it could not complete; the Rust virtiofsd does (--virtiofsd)", f.where, f.free, e.p.virtiofsd.Path)
 	}
 	switch {
 	case out.timedOut:

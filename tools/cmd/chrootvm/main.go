@@ -162,9 +162,10 @@ Exit status:
        to the host (its disk full, say): the share is named. The C
        virtiofsd answers such a write with a short count, which the
        guest takes for success: with it, a share whose filesystem the
-       run filled (under 1 MiB free at the end, and less than at the
-       start) may have lost data, which makes 117 after a program that
-       succeeded, and is only said after one that failed
+       run filled (less room at the end than at the start, and under
+       64 KiB left beyond ext4's reserve of 2%, at most 16 MiB) may
+       have lost data, which makes 117 after a program that succeeded,
+       and is only said after one that failed
   118  the guest died while PROGRAM ran, without /init's word: the kernel
        panicked, qemu was killed, or the kernel powered off by itself
        (the reason is printed)
@@ -174,7 +175,8 @@ Exit status:
   121  no kernel: none found in ROOTFS, --kernel or --modules missing,
        --kernel is not a kernel image, or the module tree lacks a module
        the initrd needs (virtiofs, its transport, virtio_console, overlay,
-       virtio_net)
+       virtio_net, the panic device's) or holds it broken (unreadable,
+       not a module, another architecture's, in a cycle of dependencies)
   122  qemu not found
   123  virtiofsd not found
   124  --timeout expired

@@ -197,7 +197,7 @@ func TestHelpStatuses(t *testing.T) {
 	}
 	// A full share with the C virtiofsd: a program that succeeded may
 	// have lost data; one that failed keeps its status.
-	full := []string{"/out (tag out): its filesystem has 0 bytes left"}
+	full := []fullShare{{"/out (tag out)", 0}}
 	for _, tt := range []struct {
 		record string
 		want   int

@@ -60,7 +60,8 @@ var kindStatuses = []struct {
 }{
 	{errNoRootfs, exitNoRootfs},
 	{errNoKernel, exitNoKernel},
-	{initrd.ErrNoModule, exitNoKernel}, // the kernel's modules lack one, as --help says
+	{initrd.ErrNoModule, exitNoKernel},  // the kernel's modules lack one, as --help says
+	{initrd.ErrBadModule, exitNoKernel}, // or hold a broken one
 	{vm.ErrNoQemu, exitNoQemu},
 	{vm.ErrNoVirtiofsd, exitNoVirtiofsd},
 	{errNotFound, exitNotFound},
@@ -81,10 +82,10 @@ type outcome struct {
 	// died says what ended the guest after the program started without
 	// /init's end record (record.Started): a panic, qemu's death.
 	died string
-	// full names the read-write shares served by the C virtiofsd whose
-	// filesystems were full at the end (execution.fullShares): data
-	// written back to them may have been lost without the guest's word.
-	full []string
+	// full are the read-write shares served by the C virtiofsd whose
+	// filesystems the run filled (execution.fullShares): data written
+	// back to them may have been lost without the guest's word.
+	full []fullShare
 }
 
 // exitStatus is chrootvm's exit status for an outcome, the only place

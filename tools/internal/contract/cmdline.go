@@ -126,10 +126,21 @@ func QuoteWord(a string) (string, error) {
 	if strings.ContainsAny(a, "\"\n") {
 		return "", fmt.Errorf("%q contains a double quote or a newline, which the kernel command line cannot carry", a)
 	}
-	if a == "" || strings.ContainsAny(a, " \t\v\f\r") {
+	if a == "" || HasSpace(a) {
 		return `"` + a + `"`, nil
 	}
 	return a, nil
+}
+
+// HasSpace tells whether s holds a byte the kernel takes for white space
+// (isSpace).
+func HasSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isSpace(s[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // OsbuildWords are the words of osbuild's build VM's command line besides
@@ -141,7 +152,7 @@ func OsbuildWords() []string {
 
 // SplitCmdline splits a kernel command line into words as the kernel
 // does (lib/cmdline.c, next_arg) and /init does after it: words are
-// separated by whitespace outside double quotes; a quote that opens the
+// separated by whitespace (isSpace) outside double quotes; a quote that opens the
 // word or its value (`"k=v"`, `k="v"`) and the one that closes the word
 // are removed. The words after the first lone "--" are init's arguments,
 // returned as rest. testdata/cmdline-words.json holds the rules, for
@@ -149,12 +160,14 @@ func OsbuildWords() []string {
 func SplitCmdline(s string) (words, rest []string) {
 	dashes := -1
 	for {
-		s = strings.TrimLeft(s, " \t\n\v\f\r")
+		for len(s) > 0 && isSpace(s[0]) {
+			s = s[1:]
+		}
 		if s == "" {
 			break
 		}
 		inQuote, i := false, 0
-		for ; i < len(s) && (inQuote || !strings.ContainsRune(" \t\n\v\f\r", rune(s[i]))); i++ {
+		for ; i < len(s) && (inQuote || !isSpace(s[i])); i++ {
 			if s[i] == '"' {
 				inQuote = !inQuote
 			}
@@ -174,6 +187,12 @@ func SplitCmdline(s string) (words, rest []string) {
 		return nil, words
 	}
 	return words[:dashes:dashes], words[dashes:]
+}
+
+// isSpace is the kernel's isspace (lib/ctype.c): space, \t to \r, and
+// 0xA0, Latin-1's no-break space, also the second byte of UTF-8's U+00A0.
+func isSpace(c byte) bool {
+	return c == ' ' || c >= '\t' && c <= '\r' || c == 0xa0
 }
 
 // unquoteWord removes the quotes the kernel removes from one word.

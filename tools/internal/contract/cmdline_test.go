@@ -85,22 +85,30 @@ func TestSplitCmdline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var table struct {
-		Cases []struct {
-			In          string
-			Words, Rest []string
-		}
+	type splitCase struct {
+		In          string
+		Words, Rest []string
 	}
+	var table struct{ Cases []splitCase }
 	if err := json.Unmarshal(b, &table); err != nil {
 		t.Fatalf("testdata/cmdline-words.json: %v", err)
 	}
 	if len(table.Cases) < 10 {
 		t.Fatalf("testdata/cmdline-words.json has %d cases", len(table.Cases))
 	}
+	// Bytes a JSON string cannot hold: the kernel's isspace takes 0xA0
+	// for a space, also inside UTF-8's U+00A0 (C2 A0). /init's
+	// cmdline_test.go has the same cases.
+	table.Cases = append(table.Cases,
+		splitCase{"panic=0\xa0x", []string{"panic=0", "x"}, nil},
+		splitCase{"a\u00a0b", []string{"a\xc2", "b"}, nil})
 	for _, tt := range table.Cases {
 		words, rest := SplitCmdline(tt.In)
 		if !reflect.DeepEqual(words, tt.Words) || !reflect.DeepEqual(rest, tt.Rest) {
 			t.Errorf("SplitCmdline(%q) = %q, %q, want %q, %q", tt.In, words, rest, tt.Words, tt.Rest)
 		}
+	}
+	if got, err := QuoteWord("a\xa0b"); got != "\"a\xa0b\"" || err != nil {
+		t.Errorf("QuoteWord(a 0xA0 b) = %q, %v; want it quoted", got, err)
 	}
 }

@@ -23,7 +23,7 @@ func decompress(name string, raw []byte) ([]byte, error) {
 	case strings.HasSuffix(name, ".ko.xz"):
 		xr, err := xz.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("xz: %w", err)
+			return nil, err // its messages begin with "xz: "
 		}
 		r = xr
 	case strings.HasSuffix(name, ".ko.zst"):

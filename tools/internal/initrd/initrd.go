@@ -262,14 +262,14 @@ func collect(o Options) ([]entry, *Report, error) {
 				return nil, nil, err
 			}
 			if err := sameMachine(init, o.Init, data, m, tree.files[m]); err != nil {
-				return nil, nil, err
+				return nil, nil, badModule{err}
 			}
 			file := contract.ModuleFile(i+1, len(order), m)
 			if o.StripSignatures {
 				var stripped bool
 				data, stripped, err = stripSignature(data)
 				if err != nil {
-					return nil, nil, fmt.Errorf("module %s (%s): %w", m, tree.files[m], err)
+					return nil, nil, badModule{fmt.Errorf("module %s (%s): %w", m, tree.files[m], err)}
 				}
 				if stripped {
 					rep.Stripped = append(rep.Stripped, file)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,7 @@ var moduleSuffixes = contract.ModuleSuffixes
 // modules are built in, and the dependencies modules.dep lists.
 type tree struct {
 	dir     string
+	release string              // the base name of dir with links resolved: the kernel's release
 	files   map[string]string   // module name -> path relative to dir
 	order   string              // modules.order's text when the tree is read from it; see file
 	builtin map[string]bool     // module names in modules.builtin
@@ -76,7 +78,7 @@ func openTree(dir string) (*tree, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("modules directory %s: not a directory", dir)
 	}
-	t := &tree{dir: dir, files: map[string]string{}, builtin: map[string]bool{}, data: map[string][]byte{}}
+	t := &tree{dir: dir, release: KernelRelease(dir), files: map[string]string{}, builtin: map[string]bool{}, data: map[string][]byte{}}
 	if err := t.readBuiltin(); err != nil {
 		return nil, err
 	}
@@ -276,18 +278,26 @@ func (t *tree) readDep() (paths map[string]string, complete bool, err error) {
 	return paths, complete, nil
 }
 
-// relative makes a path from modules.dep relative to the tree. Old depmod
-// versions wrote absolute paths (/lib/modules/KVER/kernel/...); those are
-// cut after the tree's own base name.
+// relative makes a path from modules.dep or modules.order relative to
+// the tree, or returns "" for a path outside it (one that climbs out with
+// ".."). Old depmod versions wrote absolute paths
+// (/lib/modules/KVER/kernel/...); those are cut after the kernel's
+// release, the tree's own name with links resolved (the cache's
+// kernels/V/modules is a link to lib/modules/KVER).
 func (t *tree) relative(p string) string {
-	if !path.IsAbs(p) {
-		return path.Clean(p)
+	if path.IsAbs(p) {
+		marker := "/" + t.release + "/"
+		i := strings.Index(p, marker)
+		if i < 0 {
+			return ""
+		}
+		p = p[i+len(marker):]
 	}
-	marker := "/" + filepath.Base(t.dir) + "/"
-	if i := strings.Index(p, marker); i >= 0 {
-		return p[i+len(marker):]
+	p = path.Clean(p)
+	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
+		return ""
 	}
-	return ""
+	return p
 }
 
 // dependencies returns a module's direct dependencies, sorted: from
@@ -303,7 +313,7 @@ func (t *tree) dependencies(name string) ([]string, error) {
 		}
 		deps, err = modinfoDepends(data)
 		if err != nil {
-			return nil, fmt.Errorf("module %s (%s): %w", name, t.files[name], err)
+			return nil, badModule{fmt.Errorf("module %s (%s): %w", name, t.files[name], err)}
 		}
 	}
 	sort.Strings(deps)
@@ -328,7 +338,7 @@ func (t *tree) resolve(want []string) (order, builtin []string, err error) {
 		case done:
 			return nil
 		case visiting:
-			return fmt.Errorf("modules depend on each other in a cycle: %s", strings.Join(append(chain, name), " -> "))
+			return badModule{fmt.Errorf("modules depend on each other in a cycle: %s", strings.Join(append(chain, name), " -> "))}
 		}
 		if t.builtin[name] {
 			if !seenBuiltin[name] {
@@ -371,6 +381,20 @@ func (t *tree) resolve(want []string) (order, builtin []string, err error) {
 // from), so that a caller can tell a missing part from a broken one.
 var ErrNoModule = errors.New("module missing")
 
+// ErrBadModule is wrapped by the errors of a module that the initrd needs
+// and that the module tree holds broken: a file that cannot be read or
+// decompressed, is no ELF file or has no readable .modinfo, or modules
+// that depend on each other in a cycle.
+var ErrBadModule = errors.New("module broken")
+
+// badModule is a broken module's error; it is ErrBadModule, and whatever
+// err is.
+type badModule struct{ err error }
+
+func (e badModule) Error() string      { return e.err.Error() }
+func (e badModule) Unwrap() error      { return e.err }
+func (badModule) Is(target error) bool { return target == ErrBadModule }
+
 // missingModule is the message of a missing module; it is ErrNoModule.
 type missingModule string
 
@@ -403,6 +427,7 @@ func (t *tree) notFound(name string, chain []string) error {
 			all = append(all, n)
 		}
 	}
+	all = slices.DeleteFunc(all, func(n string) bool { return n == name }) // listed, but its file is gone
 	if near := nearNames(name, all, 5); len(near) > 0 {
 		msg += "; did you mean " + strings.Join(near, ", ") + "?"
 	}
@@ -416,19 +441,22 @@ func (t *tree) read(name string) ([]byte, error) {
 	}
 	rel, ok := t.file(name)
 	if !ok {
-		return nil, fmt.Errorf("module %s: no such file in %s", name, t.dir)
+		return nil, missingModule(fmt.Sprintf("module %s: no such file in %s", name, t.dir))
 	}
 	p := filepath.Join(t.dir, filepath.FromSlash(rel))
 	raw, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, missingModule(fmt.Sprintf("module %s: %s is listed in the tree's index files but is not there (%v)", name, p, err))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", name, err)
+		return nil, badModule{fmt.Errorf("module %s: %w", name, err)}
 	}
 	data, err := decompress(rel, raw)
 	if err != nil {
-		return nil, fmt.Errorf("module %s (%s): %w", name, p, err)
+		return nil, badModule{fmt.Errorf("module %s (%s): %w", name, p, err)}
 	}
 	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-		return nil, fmt.Errorf("module %s (%s): not an ELF file", name, p)
+		return nil, badModule{fmt.Errorf("module %s (%s): not an ELF file", name, p)}
 	}
 	t.data[name] = data
 	return data, nil
