@@ -266,6 +266,42 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// TestBuildBadModules: a module the tree holds broken is ErrBadModule
+// (chrootvm's status 121 too), one it lists but lacks is ErrNoModule.
+func TestBuildBadModules(t *testing.T) {
+	init := writeInit(t, "init")
+	tree := writeTree(t, fakeTree{
+		modules: map[string][]string{"kernel/a.ko": {"b"}, "kernel/b.ko": {"a"}, "kernel/ok.ko": nil},
+		dep:     "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/ok.ko:\nkernel/gone.ko:\nkernel/junk.ko.xz:\nkernel/text.ko:\n",
+		builtin: []string{"kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/virtio/virtio_mmio.ko"},
+	})
+	for name, data := range map[string]string{"junk.ko.xz": "this is not an xz stream, only text", "text.ko": "not ELF"} {
+		if err := os.WriteFile(filepath.Join(tree, "kernel", name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		module string
+		want   error
+		text   string
+	}{
+		{"a", ErrBadModule, "cycle"},
+		{"junk", ErrBadModule, "xz: "},
+		{"text", ErrBadModule, "not an ELF file"},
+		{"gone", ErrNoModule, "is not there"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		_, err := Build(&b, Options{Init: init, ModulesDir: tree, Modules: []string{tt.module}})
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.text) || strings.Contains(err.Error(), "xz: xz:") {
+			t.Errorf("module %s: Build error = %v, want %v with %q", tt.module, err, tt.want, tt.text)
+		}
+	}
+	if _, err := Build(new(bytes.Buffer), Options{Init: init, ModulesDir: tree, Modules: []string{"ok"}}); err != nil {
+		t.Errorf("module ok: %v", err)
+	}
+}
+
 // TestArgv: /init.argv holds the program and its arguments, awkward
 // bytes and all, each ended by a NUL; without Argv there is no such file.
 func TestArgv(t *testing.T) {

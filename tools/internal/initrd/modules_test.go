@@ -370,6 +370,42 @@ func TestTreeFromIndexes(t *testing.T) {
 	}
 }
 
+// TestTreeAbsoluteDep: modules.dep's absolute paths are cut after the
+// kernel's release, also when the tree is reached through a link named
+// modules (the cache's kernels/V/modules), and a path that climbs out of
+// the tree is not taken.
+func TestTreeAbsoluteDep(t *testing.T) {
+	dir := writeTree(t, fakeTree{
+		modules: map[string][]string{"kernel/a.ko": nil, "kernel/b.ko": {"a"}},
+		dep:     "/lib/modules/6.6.6-test/kernel/a.ko:\n/lib/modules/6.6.6-test/kernel/b.ko: /lib/modules/6.6.6-test/kernel/a.ko\n",
+	})
+	link := filepath.Join(t.TempDir(), "modules")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ReadTree(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tr.t.file("b"); got != "kernel/b.ko" || !ok {
+		t.Errorf("b through a link: %q, %v; want kernel/b.ko", got, ok)
+	}
+	if _, err := tr.t.read("b"); err != nil {
+		t.Errorf("read b through a link: %v", err)
+	}
+	evil := writeTree(t, fakeTree{
+		modules: map[string][]string{"kernel/a.ko": nil},
+		dep:     "kernel/a.ko:\n../../outside/x.ko:\n",
+	})
+	tr, err = ReadTree(evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tr.t.file("x"); ok {
+		t.Errorf("a path out of the tree was taken: %q", got)
+	}
+}
+
 func TestKernelRelease(t *testing.T) {
 	dir := writeTree(t, fakeTree{})
 	link := filepath.Join(t.TempDir(), "modules")
