@@ -49,6 +49,37 @@ const (
 	peMachineARM64 = 0xaa64
 )
 
+// x86VersionOff is where a bzImage's header holds the offset, less 0x200,
+// of its version string ("6.12.95+deb12-amd64 (debian-kernel@...) #1 ..."),
+// which setup code keeps in the image's first 64 KiB
+// (Documentation/arch/x86/boot.rst, kernel_version).
+const x86VersionOff = 0x20e
+
+// bzImageRelease returns the kernel release a bzImage names, or "" for
+// another image or one that does not tell.
+func bzImageRelease(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if headerArch(head) != "x86_64" || len(head) < x86VersionOff+2 || string(head[x86BootMagicOff:x86BootMagicOff+4]) != x86BootMagic {
+		return ""
+	}
+	off := int(binary.LittleEndian.Uint16(head[x86VersionOff:]))
+	if off == 0 || off+0x200 >= len(head) {
+		return ""
+	}
+	s := head[off+0x200:]
+	if i := bytes.IndexAny(s, " \x00"); i > 0 {
+		return string(s[:i])
+	}
+	return ""
+}
+
 // headerSize is how much of a kernel image kernelArch reads.
 const headerSize = 4096
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"virtinit/tools/internal/cpuarch/cpuarchtest"
+	"virtinit/tools/internal/initrd"
 	"virtinit/tools/internal/testenv"
 )
 
@@ -104,7 +105,49 @@ func TestKernelArchReal(t *testing.T) {
 			if got, err := kernelArch(k.Vmlinuz); got != k.Arch || err != nil {
 				t.Errorf("kernelArch(%s) = %q, %v; want %q", k.Vmlinuz, got, err, k.Arch)
 			}
+			// The bzImage names its release, the module tree's name;
+			// arm64's Image does not in its header.
+			want := ""
+			if k.Arch == "x86_64" {
+				want = initrd.KernelRelease(k.Modules)
+			}
+			if got := bzImageRelease(k.Vmlinuz); got != want {
+				t.Errorf("bzImageRelease(%s) = %q, want %q", k.Vmlinuz, got, want)
+			}
 		})
+	}
+}
+
+func TestBzImageRelease(t *testing.T) {
+	image := func(off uint16, version string) []byte {
+		b := fakeImage(0, x86BootMagicOff, x86BootMagic)
+		b = append(b, make([]byte, 0x4000)...)
+		binary.LittleEndian.PutUint16(b[x86VersionOff:], off)
+		if version != "" {
+			copy(b[int(off)+0x200:], version)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"release and build", image(0x3000, "6.12.95+deb12-amd64 (debian-kernel@lists.debian.org) #1 SMP\x00"), "6.12.95+deb12-amd64"},
+		{"release alone", image(0x3000, "6.1.0-48-amd64\x00"), "6.1.0-48-amd64"},
+		{"no version", image(0, ""), ""},
+		{"offset past the end", image(0xff00, ""), ""},
+		{"arm64 Image", fakeImage(0, arm64ImageMagicOff, arm64ImageMagic), ""},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		p := filepath.Join(dir, "k"+string(rune('a'+i)))
+		if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := bzImageRelease(p); got != tt.want {
+			t.Errorf("%s: bzImageRelease = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 

@@ -16,6 +16,9 @@ type kernel struct {
 	modules string
 	release string
 	arch    string // read from the image's header
+	// built is the release the image itself names (bzImageRelease), or
+	// "" where its header does not tell: the modules must be its.
+	built string
 }
 
 // moduleDirs are where a system keeps its module trees, newest layout
@@ -197,4 +200,18 @@ func notFile(p string) string {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// notDir says why p is not a directory, or "" when it is one.
+func notDir(p string) string {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such directory"
+	case err != nil:
+		return err.Error()
+	case !fi.IsDir():
+		return "not a directory"
+	}
+	return ""
 }

@@ -92,6 +92,7 @@ func makePlan(o *options, term terminal) (*plan, error) {
 		return p, err
 	}
 	p.initrd = initrdOptions(o, p.tree, p.transport, initBin, append([]string{program}, o.args...))
+	p.initrd.KernelRelease = p.kernel.built
 	var panicModule string
 	p.panicDevice, panicModule = panicDevice(p.arch.Name, p.tree)
 	if panicModule != "" {
@@ -218,8 +219,8 @@ func planKernel(o *options, rootfs string) (kernel, error) {
 		}
 	}
 	if o.modules != "" {
-		if !isDir(o.modules) {
-			return k, failure(errNoKernel, fmt.Errorf("--modules %s: not a directory", o.modules))
+		if why := notDir(o.modules); why != "" {
+			return k, failure(errNoKernel, fmt.Errorf("--modules %s: %s", o.modules, why))
 		}
 		k.modules = o.modules
 	}
@@ -233,6 +234,7 @@ func planKernel(o *options, rootfs string) (kernel, error) {
 		return k, failure(errNoKernel, fmt.Errorf("%s is not a kernel image (no bzImage, arm64 Image, EFI or ELF header)", k.image))
 	}
 	k.arch = arch
+	k.built = bzImageRelease(k.image)
 	return k, nil
 }
 

@@ -44,7 +44,11 @@ type Options struct {
 	Transport       string   // "pci" (default when ""), "mmio", "both"
 	Compress        string   // "none" (default when ""), "gzip", "zstd"
 	StripSignatures bool
-	Extra           []File // extra files (tests add padding this way)
+	// KernelRelease is the release of the kernel that boots the initrd
+	// (6.12.95+deb12-amd64), when known: each module must be built for
+	// it (sameKernel). "" = not checked.
+	KernelRelease string
+	Extra         []File // extra files (tests add padding this way)
 	// Argv is written to /init.argv: the program /init runs and its
 	// arguments, each ended by a NUL. /init reads it before the switch
 	// root, in place of init= and the words after "--" on the kernel
@@ -263,6 +267,11 @@ func collect(o Options) ([]entry, *Report, error) {
 			}
 			if err := sameMachine(init, o.Init, data, m, tree.files[m]); err != nil {
 				return nil, nil, badModule{err}
+			}
+			if o.KernelRelease != "" {
+				if err := sameKernel(data, o.KernelRelease, m, tree.files[m]); err != nil {
+					return nil, nil, badModule{err}
+				}
 			}
 			file := contract.ModuleFile(i+1, len(order), m)
 			if o.StripSignatures {

@@ -466,32 +466,55 @@ func (t *tree) read(name string) ([]byte, error) {
 // which holds NUL-terminated key=value strings (MODULE_INFO in
 // include/linux/moduleparam.h; modpost adds depends=).
 func modinfoDepends(data []byte) ([]string, error) {
-	f, err := elf.NewFile(bytes.NewReader(data))
+	v, err := modinfoValue(data, "depends")
 	if err != nil {
 		return nil, err
+	}
+	var deps []string
+	for _, d := range strings.Split(v, ",") {
+		if d != "" {
+			deps = append(deps, strings.ReplaceAll(d, "-", "_"))
+		}
+	}
+	return deps, nil
+}
+
+// modinfoValue returns the value of key in a module's .modinfo section,
+// "" when it has none.
+func modinfoValue(data []byte, key string) (string, error) {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return "", err
 	}
 	defer f.Close()
 	sec := f.Section(".modinfo")
 	if sec == nil {
-		return nil, errors.New("no .modinfo section")
+		return "", errors.New("no .modinfo section")
 	}
 	info, err := sec.Data()
 	if err != nil {
-		return nil, fmt.Errorf(".modinfo: %w", err)
+		return "", fmt.Errorf(".modinfo: %w", err)
 	}
-	var deps []string
 	for _, kv := range bytes.Split(info, []byte{0}) {
-		v, ok := bytes.CutPrefix(kv, []byte("depends="))
-		if !ok {
-			continue
-		}
-		for _, d := range strings.Split(string(v), ",") {
-			if d != "" {
-				deps = append(deps, strings.ReplaceAll(d, "-", "_"))
-			}
+		if v, ok := bytes.CutPrefix(kv, []byte(key+"=")); ok {
+			return string(v), nil
 		}
 	}
-	return deps, nil
+	return "", nil
+}
+
+// sameKernel checks that a module was built for the kernel release: the
+// first word of its vermagic (include/linux/vermagic.h, UTS_RELEASE
+// first), which the kernel refuses to load otherwise.
+func sameKernel(data []byte, release, name, rel string) error {
+	v, err := modinfoValue(data, "vermagic")
+	if err != nil {
+		return fmt.Errorf("module %s (%s): %w", name, rel, err)
+	}
+	if f := strings.Fields(v); len(f) > 0 && f[0] != release {
+		return fmt.Errorf("module %s (%s) is built for kernel %s, but the kernel is %s: the module tree is another kernel's", name, rel, f[0], release)
+	}
+	return nil
 }
 
 // Tree is one kernel's module tree, read once: a caller that asks

@@ -3,6 +3,7 @@ package initrd
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"reflect"
 	"sort"
 	"strings"
@@ -127,5 +128,14 @@ func TestRealKernel612(t *testing.T) {
 	}
 	if rel := KernelRelease(dir); !strings.HasPrefix(rel, "6.12.") {
 		t.Errorf("KernelRelease(%s) = %q, want 6.12.*", dir, rel)
+	}
+	// The modules are checked against the kernel's release.
+	mmio := Options{Init: init, ModulesDir: dir, Transport: "mmio", KernelRelease: KernelRelease(dir)}
+	if _, err := Build(new(bytes.Buffer), mmio); err != nil {
+		t.Errorf("mmio with the tree's own release: %v", err)
+	}
+	mmio.KernelRelease = "6.1.0-1-amd64"
+	if _, err := Build(new(bytes.Buffer), mmio); !errors.Is(err, ErrBadModule) || !strings.Contains(err.Error(), "another kernel's") {
+		t.Errorf("mmio with another release: %v, want the mismatch named", err)
 	}
 }

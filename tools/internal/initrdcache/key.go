@@ -68,6 +68,7 @@ func keyOf(o initrd.Options) (string, error) {
 	}
 	field(h, o.Compress)
 	field(h, strconv.FormatBool(o.StripSignatures))
+	field(h, o.KernelRelease)
 	field(h, strconv.FormatInt(o.Epoch, 10))
 	field(h, strconv.Itoa(len(o.Extra)))
 	for _, e := range o.Extra {
