@@ -48,8 +48,8 @@ var flags = map[string]cli.Option[*options]{
 	"--mount":          {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount", v[0], v[1]) }},
 	"--mount-uncached": {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount-uncached", v[0], v[1]) }},
 	"--mount-ro":       {Values: 2, Set: func(o *options, v []string) error { return o.addMount("--mount-ro", v[0], v[1]) }},
-	"--kernel":         {Values: 1, Set: func(o *options, v []string) error { o.kernel = v[0]; return nil }},
-	"--modules":        {Values: 1, Set: func(o *options, v []string) error { o.modules = v[0]; return nil }},
+	"--kernel":         {Values: 1, Set: func(o *options, v []string) error { return setPath(&o.kernel, "--kernel", v[0]) }},
+	"--modules":        {Values: 1, Set: func(o *options, v []string) error { return setPath(&o.modules, "--modules", v[0]) }},
 	"--arch": {Values: 1, Set: func(o *options, v []string) error {
 		a, err := parseArch(v[0])
 		o.arch = a
@@ -102,7 +102,7 @@ var flags = map[string]cli.Option[*options]{
 		o.appends = append(o.appends, v[0])
 		return nil
 	}},
-	"--init": {Values: 1, Set: func(o *options, v []string) error { o.init = v[0]; return nil }},
+	"--init": {Values: 1, Set: func(o *options, v []string) error { return setPath(&o.init, "--init", v[0]) }},
 	"--virtiofsd": {Values: 1, Set: func(o *options, v []string) error {
 		if v[0] == "" {
 			return cli.Usagef("--virtiofsd needs a program")
@@ -237,4 +237,14 @@ func memoryBytes(s string) int64 {
 		return math.MaxInt64
 	}
 	return n << shift
+}
+
+// setPath sets an option that names a file: an empty name is refused, as
+// a mistake (an unset variable, say), rather than taken for the default.
+func setPath(p *string, name, v string) error {
+	if v == "" {
+		return cli.Usagef("%s needs a path, not an empty word", name)
+	}
+	*p = v
+	return nil
 }
