@@ -63,6 +63,9 @@ func (e *execution) execute(ctx context.Context) outcome {
 	res, err := vm.Run(ctx, e.vmConfig(initrdPath, dir.path, ports, console))
 	if res != nil {
 		e.times = res.Times
+		for _, ie := range res.InputErrors {
+			e.errorf("warning: the program's input ended at a read error: %s", ie)
+		}
 	}
 	if ctx.Err() != nil {
 		return outcome{stop: context.Cause(ctx)}

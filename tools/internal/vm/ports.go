@@ -128,6 +128,7 @@ type portServer struct {
 	// copy of In waits on it beside In's descriptor (see copyIn).
 	stop, stopW *os.File
 	inDone      chan struct{} // closed when the copy of In has ended
+	inErr       error         // In's read error that ended it, set before inDone is closed
 	served      bool          // serve was started: it closes inDone
 }
 
@@ -207,7 +208,8 @@ func (s *portServer) serve() {
 			defer close(s.inDone)
 			// A read error of In ends the input as its end does: the
 			// guest must not wait for bytes that will never come.
-			if copyIn(conn, s.port.In, s.stop) && !s.port.Console {
+			var ended bool
+			if ended, s.inErr = copyIn(conn, s.port.In, s.stop); ended && !s.port.Console {
 				shutdownWrite(conn)
 			}
 		}()
@@ -242,31 +244,51 @@ func (s *portServer) serve() {
 // reads one and tells which (chrootvm's escape key reader), ^0 for none.
 type fdReader interface{ Fd() uintptr }
 
-// copyIn copies in to conn until in ends (true) or the copy is stopped
-// (false): the connection failed, or stop became readable, as it does
-// when its pipe's write end is closed. An in with a descriptor, the
+// copyIn copies in to conn until in ends (true, with the read error that
+// ended it, other than io.EOF) or the copy is stopped (false): the
+// connection failed, or stop became readable, as it does when its pipe's
+// write end is closed. An in with a descriptor, the
 // caller's stdin, is read only once poll(2) says it has data or its end,
 // waiting on stop too: no read of it starts after Run returns, which
 // could take bytes from the caller's next reader (a read(2) once blocked
 // cannot be taken back). Other readers are read as they are.
-func copyIn(conn io.Writer, in io.Reader, stop *os.File) bool {
+func copyIn(conn io.Writer, in io.Reader, stop *os.File) (bool, error) {
 	f, hasFD := in.(fdReader)
 	hasFD = hasFD && f.Fd() != ^uintptr(0) // a filter of no file
 	buf := make([]byte, 32<<10)
 	for {
 		if hasFD && !readable(f.Fd(), stop.Fd()) {
-			return false
+			return false, nil
 		}
 		n, err := in.Read(buf)
 		if n > 0 {
 			if _, werr := conn.Write(buf[:n]); werr != nil {
-				return false
+				return false, nil
 			}
 		}
+		if err == io.EOF {
+			return true, nil
+		}
 		if err != nil {
-			return true
+			return true, err
 		}
 	}
+}
+
+// inputErrors are the read errors that ended the ports' input, each named
+// by its port; only those of copies that have ended.
+func inputErrors(servers []*portServer) []string {
+	var errs []string
+	for _, s := range servers {
+		select {
+		case <-s.inDone:
+			if s.inErr != nil {
+				errs = append(errs, "port "+s.port.Name+": "+s.inErr.Error())
+			}
+		default:
+		}
+	}
+	return errs
 }
 
 // pollFd is struct pollfd (poll(2)).

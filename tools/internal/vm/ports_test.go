@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -351,5 +352,42 @@ func TestPortServerStopsReadingInput(t *testing.T) {
 	got := make([]byte, 5)
 	if n, err := io.ReadFull(r, got); err != nil || string(got) != "after" {
 		t.Errorf("after the run, the caller read %q, %v (%d bytes); want %q: the port's copy took them", got[:n], err, n, "after")
+	}
+}
+
+// errReader gives its data, then its error.
+type errReader struct {
+	data string
+	err  error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestCopyInError: a read error ends the input as its end does, and is
+// returned for the caller to tell; the end of file is no error.
+func TestCopyInError(t *testing.T) {
+	stop, stopW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop.Close()
+	defer stopW.Close()
+	for _, want := range []error{syscall.EISDIR, nil} {
+		var out bytes.Buffer
+		in := &errReader{"some input", want}
+		if want == nil {
+			in.err = io.EOF
+		}
+		ended, got := copyIn(&out, in, stop)
+		if !ended || got != want || out.String() != "some input" {
+			t.Errorf("copyIn with %v at the end = %v, %v, copied %q; want true, %v, all of it", in.err, ended, got, out.String(), want)
+		}
 	}
 }

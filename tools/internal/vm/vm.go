@@ -117,7 +117,11 @@ type Result struct {
 	// Panicked: with PanicDevice, the guest's kernel told qemu it
 	// panicked (qemu exited with status 1 and said nothing).
 	Panicked bool
-	Times    Times
+	// InputErrors are the read errors that ended a port's In early, as
+	// its end does ("port virtinit.stdin: read /dev/stdin: is a
+	// directory"): the guest saw end of file.
+	InputErrors []string
+	Times       Times
 }
 
 // Times are the moments of a run on the host's clock, for a caller that
@@ -398,6 +402,7 @@ func runQemu(ctx context.Context, c Config, qemu string, args []string, daemons 
 	portErr := drainPorts(ports)
 
 	res := cons.result()
+	res.InputErrors = inputErrors(ports)
 	res.QemuSaid = stderr.lastLines(3)
 	res.Times = Times{QemuStart: started, QemuEnd: ended, PrepCPU: prepCPU}
 	cause := context.Cause(runCtx)
