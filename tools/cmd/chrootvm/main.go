@@ -65,7 +65,8 @@ Options:
                         so are rd.supervise (chrootvm's own) and
                         rd.overlay (use --overlay), in every spelling the
                         kernel reads the same (panic="0", panic=00,
-                        "rd.supervise=tty")
+                        "rd.supervise=tty"; the kernel's white space
+                        includes the byte 0xA0)
   --init FILE           the /init binary, built for the guest's architecture
                         (default: initrd.GOARCH or initrd next to chrootvm,
                         else out/GOARCH/initrd or out/initrd of the virtinit
