@@ -550,7 +550,7 @@ var failures = []failure{
 		// module on every kernel here).
 		name:    "overlay-no-module",
 		cmdline: "rd.overlay init=/bin/sh",
-		want:    []string{"mount overlay on /sysroot: no such device", "put the overlay module into the initrd (mkvirtinitrd --overlay)"},
+		want:    []string{"mount overlay on /sysroot: no such device", "add its module to the initrd (mkvirtinitrd --overlay)"},
 		action:  "initrd: powering off (rd.emergency=poweroff)",
 		end:     vm.EndPowerOff,
 	},
