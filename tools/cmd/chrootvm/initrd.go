@@ -39,7 +39,7 @@ func (e *execution) cachedInitrd(path string) (bool, error) {
 			os.Remove(path) // what the cache wrote of it
 		}
 	}
-	e.debugf("initrd cache: %v; building the initrd without it", err)
+	e.debugf("initrd cache: %v; building the initrd without the cache", err)
 	return false, nil
 }
 

@@ -204,6 +204,11 @@ func panicDevice(arch string, tree *initrd.Tree) (bool, string) {
 // planKernel finds the kernel and its modules.
 func planKernel(o *options, rootfs string) (kernel, error) {
 	var k kernel
+	if o.modules != "" {
+		if why := notDir(o.modules); why != "" {
+			return k, failure(errNoKernel, fmt.Errorf("--modules %s: %s", o.modules, why))
+		}
+	}
 	if o.kernel != "" {
 		if why := notFile(o.kernel); why != "" {
 			return k, failure(errNoKernel, fmt.Errorf("--kernel %s: %s", o.kernel, why))
@@ -219,9 +224,6 @@ func planKernel(o *options, rootfs string) (kernel, error) {
 		}
 	}
 	if o.modules != "" {
-		if why := notDir(o.modules); why != "" {
-			return k, failure(errNoKernel, fmt.Errorf("--modules %s: %s", o.modules, why))
-		}
 		k.modules = o.modules
 	}
 	// Not a kernel image: said in one line, before anything else about

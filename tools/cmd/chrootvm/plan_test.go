@@ -243,3 +243,26 @@ func TestSecondSignal(t *testing.T) {
 		t.Errorf("exit status %d after SIGINT, then SIGTERM during the clean-up; want %d (stderr %q)", code, 128+int(syscall.SIGTERM), stderr.String())
 	}
 }
+
+// TestFullLimit: a filesystem counts as full within fullRoom of ext4's
+// reserve, which the kernel takes as 2% of all its blocks, at most 16 MiB,
+// where statfs counts fewer blocks (its metadata left out).
+func TestFullLimit(t *testing.T) {
+	tests := []struct {
+		name                  string
+		blocks, size, reserve int64 // statfs's count and block size; the kernel's reserve in bytes
+	}{
+		// mkfs.ext4 of a 20 MB file: 20480 blocks of 1 KiB, 17849 in
+		// statfs; the kernel reserves 20480/50 blocks.
+		{"ext4, 20 MB", 17849, 1024, 20480 / 50 * 1024},
+		{"ext4, 100 GB", 25600000, 4096, 16 << 20},
+	}
+	for _, tt := range tests {
+		if got := fullLimit(tt.blocks, tt.size); got < tt.reserve+fullRoom {
+			t.Errorf("%s: fullLimit = %d, under the reserve %d and %d more", tt.name, got, tt.reserve, fullRoom)
+		}
+	}
+	if got := fullLimit(25600000, 4096); got > fullReserve+fullRoom {
+		t.Errorf("a large filesystem: fullLimit = %d, over the 16 MiB reserve and %d more", got, fullRoom)
+	}
+}

@@ -272,13 +272,17 @@ func TestBuildBadModules(t *testing.T) {
 	init := writeInit(t, "init")
 	tree := writeTree(t, fakeTree{
 		modules: map[string][]string{"kernel/a.ko": {"b"}, "kernel/b.ko": {"a"}, "kernel/ok.ko": nil},
-		dep:     "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/ok.ko:\nkernel/gone.ko:\nkernel/junk.ko.xz:\nkernel/text.ko:\n",
+		dep:     "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\nkernel/ok.ko:\nkernel/gone.ko:\nkernel/junk.ko.xz:\nkernel/text.ko:\nkernel/fifo.ko:\n",
 		builtin: []string{"kernel/fs/fuse/virtiofs.ko", "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/virtio/virtio_mmio.ko"},
 	})
 	for name, data := range map[string]string{"junk.ko.xz": "this is not an xz stream, only text", "text.ko": "not ELF"} {
 		if err := os.WriteFile(filepath.Join(tree, "kernel", name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A FIFO would block a read until someone writes to it.
+	if err := syscall.Mkfifo(filepath.Join(tree, "kernel", "fifo.ko"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
 		module string
@@ -289,6 +293,7 @@ func TestBuildBadModules(t *testing.T) {
 		{"junk", ErrBadModule, "xz: "},
 		{"text", ErrBadModule, "not an ELF file"},
 		{"gone", ErrNoModule, "is not there"},
+		{"fifo", ErrBadModule, "not a regular file"},
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
