@@ -44,7 +44,10 @@ Options:
   --kernel FILE         the kernel to boot (default: the newest in ROOTFS,
                         usr/lib/modules/KVER/vmlinuz or boot/vmlinuz-KVER)
   --modules DIR         its module tree, .../lib/modules/KVER (default: the
-                        tree of the same KVER next to the kernel or in ROOTFS)
+                        tree of the same KVER next to the kernel or in ROOTFS),
+                        read as modprobe reads it: the modules modules.dep
+                        lists, else those of modules.order, else every file;
+                        each must be built for the kernel's release
   --arch x86_64|aarch64 the architecture to emulate (default: the kernel's,
                         read from its image)
   --machine microvm|q35|pc|virt
