@@ -47,7 +47,8 @@ Options:
                         tree of the same KVER next to the kernel or in ROOTFS),
                         read as modprobe reads it: the modules modules.dep
                         lists, else those of modules.order, else every file;
-                        each must be built for the kernel's release
+                        on x86_64, whose image names its release, the
+                        modules the initrd takes must be built for it
   --arch x86_64|aarch64 the architecture to emulate (default: the kernel's,
                         read from its image)
   --machine microvm|q35|pc|virt
