@@ -51,30 +51,30 @@ const (
 
 // x86VersionOff is where a bzImage's header holds the offset, less 0x200,
 // of its version string ("6.12.95+deb12-amd64 (debian-kernel@...) #1 ..."),
-// which setup code keeps in the image's first 64 KiB
-// (Documentation/arch/x86/boot.rst, kernel_version).
+// which the setup code carries (Documentation/arch/x86/boot.rst,
+// kernel_version).
 const x86VersionOff = 0x20e
 
 // bzImageRelease returns the kernel release a bzImage names, or "" for
-// another image or one that does not tell.
+// another image or one that does not tell. It reads the header and the
+// string, a few hundred bytes: it runs on every start.
 func bzImageRelease(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	if headerArch(head) != "x86_64" || len(head) < x86VersionOff+2 || string(head[x86BootMagicOff:x86BootMagicOff+4]) != x86BootMagic {
+	head := make([]byte, x86VersionOff+2)
+	if _, err := f.ReadAt(head, 0); err != nil || string(head[x86BootMagicOff:x86BootMagicOff+len(x86BootMagic)]) != x86BootMagic {
 		return ""
 	}
-	off := int(binary.LittleEndian.Uint16(head[x86VersionOff:]))
-	if off == 0 || off+0x200 >= len(head) {
+	off := int64(binary.LittleEndian.Uint16(head[x86VersionOff:]))
+	if off == 0 {
 		return ""
 	}
-	s := head[off+0x200:]
-	if i := bytes.IndexAny(s, " \x00"); i > 0 {
+	s := make([]byte, 256)
+	n, _ := f.ReadAt(s, off+0x200)
+	if i := bytes.IndexAny(s[:n], " \x00"); i > 0 {
 		return string(s[:i])
 	}
 	return ""

@@ -33,7 +33,9 @@ func (e *execution) cachedInitrd(path string) (bool, error) {
 					joinOrNone(res.Report.Modules), joinOrNone(res.Report.Builtin))
 				return true, nil
 			}
-			if errors.Is(err, initrd.ErrNoModule) {
+			if errors.Is(err, initrd.ErrNoModule) || errors.Is(err, initrd.ErrBadModule) {
+				// The tree's fault: building without the cache
+				// would fail the same way.
 				return true, &prefixError{"build the initrd: ", err}
 			}
 			os.Remove(path) // what the cache wrote of it

@@ -201,17 +201,3 @@ func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
-
-// notDir says why p is not a directory, or "" when it is one.
-func notDir(p string) string {
-	fi, err := os.Stat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "no such directory"
-	case err != nil:
-		return err.Error()
-	case !fi.IsDir():
-		return "not a directory"
-	}
-	return ""
-}

@@ -205,8 +205,8 @@ func panicDevice(arch string, tree *initrd.Tree) (bool, string) {
 func planKernel(o *options, rootfs string) (kernel, error) {
 	var k kernel
 	if o.modules != "" {
-		if why := notDir(o.modules); why != "" {
-			return k, failure(errNoKernel, fmt.Errorf("--modules %s: %s", o.modules, why))
+		if why := dirProblem(o.modules); why != "" {
+			return k, failure(errNoKernel, fmt.Errorf("--modules %s %s", o.modules, why))
 		}
 	}
 	if o.kernel != "" {

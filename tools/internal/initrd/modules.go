@@ -444,18 +444,14 @@ func (t *tree) read(name string) ([]byte, error) {
 		return nil, missingModule(fmt.Sprintf("module %s: no such file in %s", name, t.dir))
 	}
 	p := filepath.Join(t.dir, filepath.FromSlash(rel))
-	fi, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	switch fi, err := os.Stat(p); {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, missingModule(fmt.Sprintf("module %s: %s is listed in the tree's index files but is not there (%v)", name, p, err))
-	}
-	if err == nil && !fi.Mode().IsRegular() {
+	case err == nil && !fi.Mode().IsRegular():
 		// A FIFO would block the read until someone writes to it.
-		err = fmt.Errorf("%s is not a regular file (%v)", p, fi.Mode().Type())
+		return nil, badModule{fmt.Errorf("module %s: %s is not a regular file (%v)", name, p, fi.Mode().Type())}
 	}
-	var raw []byte
-	if err == nil {
-		raw, err = os.ReadFile(p)
-	}
+	raw, err := os.ReadFile(p)
 	if err != nil {
 		return nil, badModule{fmt.Errorf("module %s: %w", name, err)}
 	}
